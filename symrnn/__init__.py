@@ -1,0 +1,10 @@
+"""symrnn: symbolic BPTT for the vanilla RNN of Goodfellow, Bengio and Courville, chapter 10.
+
+Pipeline: spec -> unrolled graph -> derivation -> certificate -> emitters (NumPy, LaTeX) -> CLI.
+"""
+
+from .spec import RNNSpec
+from .graph import unroll
+from .derive import derive, matrix_equations
+
+__all__ = ["RNNSpec", "unroll", "derive", "matrix_equations"]
