@@ -1,0 +1,90 @@
+"""Command line: ``symrnn verify | codegen | latex | analyze | run``.
+
+Bad input gets one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .functions import ACTIVATIONS, LOSSES
+from .spec import LIMITS, RNNSpec
+
+
+class UsageError(Exception):
+    """A problem with the user's input: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive(name: str, limit: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        if value > limit:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be at most {limit}, got {value}: exact element-level "
+                f"certification grows with it; use a smaller value")
+        return value
+    return parse
+
+
+def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3) -> None:
+    """The options that make an ``RNNSpec``; shared by every subcommand."""
+    p.add_argument("--tau", type=_positive("--tau", LIMITS["tau"]), default=tau_default,
+                   help=f"sequence length (default {tau_default})")
+    p.add_argument("--inputs", type=_positive("--inputs", LIMITS["n_in"]), default=3,
+                   help="n_in, size of x(t) (default 3)")
+    p.add_argument("--hidden", type=_positive("--hidden", LIMITS["n_hidden"]), default=4,
+                   help="n_hidden, size of h(t) (default 4)")
+    p.add_argument("--outputs", type=_positive("--outputs", LIMITS["n_out"]), default=3,
+                   help="n_out, size of o(t) (default 3)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="tanh",
+                   help="phi in h(t) = phi(a(t)) (default tanh, as in the note)")
+    p.add_argument("--loss", choices=list(LOSSES), default="softmax-ce",
+                   help="per-step loss (default softmax-ce, as in the note)")
+
+
+def spec_from_args(args: argparse.Namespace) -> RNNSpec:
+    return RNNSpec(tau=args.tau, n_in=args.inputs, n_hidden=args.hidden, n_out=args.outputs,
+                   activation=args.activation, loss=args.loss)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symrnn", description=__doc__.splitlines()[0],
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="example:\n  symrnn run            # the whole job on the note's example")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    from . import commands
+    for register in commands.REGISTRY:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        print(f"symrnn: error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as e:
+        print(f"symrnn: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("symrnn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
