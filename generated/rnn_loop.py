@@ -83,7 +83,7 @@ def _forward(U, W, V, b, c, xs, h0):
 
     for t in range(1, tau + 1):
         # a(t) = b + W h(t - 1) + U x(t)
-        a = a_in[t - 1] + hs[t - 1] @ W.T
+        a = hs[t - 1] @ W.T + a_in[t - 1]
         # h(t) = tanh(a(t))
         hs[t] = numpy.tanh(a)
 
@@ -146,7 +146,7 @@ def _backward(W, V, xs, hs, yhats, ys):
     for t in range(tau - 1, 0, -1):
         # note (BPTT): grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L
         # grad_h(t) L = W^T grad_a(t + 1) L + V^T grad_o(t) L
-        dh = dh_o[t - 1] + das[t] @ W
+        dh = das[t] @ W + dh_o[t - 1]
         # note: the factor diag(1 - h(t)^2) of the recursion
         # grad_a(t) L = diag(1 - h(t)^2) grad_h(t) L
         das[t - 1] = (1 - hs[t]**2) * dh

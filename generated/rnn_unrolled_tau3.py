@@ -85,19 +85,19 @@ def _forward(U, W, V, b, c, xs, h0):
 
     # step t = 1
     # a(1) = b + W h(0) + U x(1)
-    a = a_in[0] + hs[0] @ W.T
+    a = hs[0] @ W.T + a_in[0]
     # h(1) = tanh(a(1))
     hs[1] = numpy.tanh(a)
 
     # step t = 2
     # a(2) = b + W h(1) + U x(2)
-    a = a_in[1] + hs[1] @ W.T
+    a = hs[1] @ W.T + a_in[1]
     # h(2) = tanh(a(2))
     hs[2] = numpy.tanh(a)
 
     # step t = 3
     # a(3) = b + W h(2) + U x(3)
-    a = a_in[2] + hs[2] @ W.T
+    a = hs[2] @ W.T + a_in[2]
     # h(3) = tanh(a(3))
     hs[3] = numpy.tanh(a)
 
@@ -161,7 +161,7 @@ def _backward(W, V, xs, hs, yhats, ys):
     # step t = 2
     # note (BPTT): grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L
     # grad_h(2) L = W^T grad_a(3) L + V^T grad_o(2) L
-    dh = dh_o[1] + das[2] @ W
+    dh = das[2] @ W + dh_o[1]
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(2) L = diag(1 - h(2)^2) grad_h(2) L
     das[1] = (1 - hs[2]**2) * dh
@@ -169,7 +169,7 @@ def _backward(W, V, xs, hs, yhats, ys):
     # step t = 1
     # note (BPTT): grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L
     # grad_h(1) L = W^T grad_a(2) L + V^T grad_o(1) L
-    dh = dh_o[0] + das[1] @ W
+    dh = das[1] @ W + dh_o[0]
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(1) L = diag(1 - h(1)^2) grad_h(1) L
     das[0] = (1 - hs[1]**2) * dh

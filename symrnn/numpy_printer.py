@@ -58,6 +58,13 @@ def _paren(code: str) -> str:
     return code if _is_atomic(code) else f"({code})"
 
 
+def _term_order(term) -> tuple:
+    """Terms of a sum in the note's order: biases, then W, V, U terms, then the rest."""
+    names = sorted(m.name for m in term.atoms(sp.MatrixSymbol))
+    rank = min(("bcWVU".index(n) for n in names if n in ("b", "c", "W", "V", "U")), default=9)
+    return (rank, sp.sstr(term))
+
+
 class BatchedNumPyPrinter(NumPyPrinter):
     """``NumPyPrinter`` for matrix expressions over row-batched arrays (see module docstring).
 
@@ -146,7 +153,7 @@ class BatchedNumPyPrinter(NumPyPrinter):
         if self._settings["summed"]:
             raise NotImplementedError(f"summed printing of a sum {expr}: print each term")
         plus, minus = [], []
-        for term in expr.args:
+        for term in sorted(expr.args, key=_term_order):
             coeff = term.as_coeff_mmul()[0] if isinstance(term, sp.MatMul) else sp.Integer(1)
             if coeff.is_number and coeff < 0:
                 minus.append(self._print(-term))
