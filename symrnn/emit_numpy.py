@@ -33,7 +33,7 @@ from .derive import MatrixEquation, matrix_equations
 from .functions import ACTIVATIONS, LOSSES
 from .graph import MatrixSymbols
 from .numpy_printer import print_batched
-from .spec import RNNSpec
+from .spec import LIMITS, RNNSpec
 from .templating import render
 
 FORMS = ("loop", "unrolled")
@@ -46,6 +46,26 @@ class Stmt:
 
     code: str
     comments: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- sizes beyond certification
+
+@dataclass(frozen=True)
+class CodegenSpec(RNNSpec):
+    """An ``RNNSpec`` for code generation only, with sizes up to 100000.
+
+    ``RNNSpec`` limits sizes for exact element-level certification. Emitted code does not
+    need that: its equations are certified on a small instance and hold for every size.
+    Everything else is validated by ``RNNSpec`` itself.
+    """
+
+    def __post_init__(self) -> None:
+        for name in ("n_in", "n_hidden", "n_out"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100000:
+                raise ValueError(f"{name} must be an integer in 1..100000, got {value!r}")
+        RNNSpec(**{**{f.name: getattr(self, f.name) for f in dataclasses.fields(RNNSpec)},
+                   **{k: min(getattr(self, k), LIMITS[k]) for k in ("n_in", "n_hidden", "n_out")}})
 
 
 # ---------------------------------------------------------------- equations

@@ -424,3 +424,17 @@ def test_cli_writes_atomically_and_respects_foreign_files(tmp_path, capsys):
     assert cli_main(["codegen", "--out", str(tmp_path), "--force"]) == 0
     assert MARKER in foreign.read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_codegen_spec_allows_large_sizes_and_validates_the_rest():
+    from symrnn import CodegenSpec
+    spec = CodegenSpec(tau=4, n_in=40, n_hidden=33, n_out=20)
+    ns: dict = {}
+    exec(emit_numpy(spec, "loop"), ns)
+    P, xs, y, h0 = make_inputs(np.random.default_rng(0), 40, 33, 20, 4, 2, "softmax-ce", scale=0.2)
+    L, g = ns["loss_and_grad"](P, xs, y, h0)
+    assert_grads_close(g, reference_grads(P, xs, y, h0, "tanh", "softmax-ce"), 1e-12)
+    with pytest.raises(ValueError, match="n_hidden must be an integer in 1..100000, got 0"):
+        CodegenSpec(n_hidden=0)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        CodegenSpec(n_hidden=50, activation="gelu")
