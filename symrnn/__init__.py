@@ -6,5 +6,6 @@ Pipeline: spec -> unrolled graph -> derivation -> certificate -> emitters (NumPy
 from .spec import RNNSpec
 from .graph import unroll
 from .derive import derive, matrix_equations
+from .document import to_latex
 
-__all__ = ["RNNSpec", "unroll", "derive", "matrix_equations"]
+__all__ = ["RNNSpec", "unroll", "derive", "matrix_equations", "to_latex"]
