@@ -33,7 +33,7 @@ FORMATS = ("tex", "md")
 #: Above this tau, step-by-step listings show the first and last steps around a \vdots.
 MAX_WRITTEN = 12
 #: Above this many Jacobians, a chain is written with \cdots in the middle.
-MAX_CHAIN = 6
+MAX_CHAIN = 10
 #: Rough width budget of one display line, in estimated glyphs.
 LINE_BUDGET = 62
 
@@ -89,6 +89,7 @@ class Row:
     chunks: list[str]
     rel: str = "="
     note: str | None = None  # a short right-hand remark, in math (e.g. t = 3)
+    gap: bool = False  # a little space after this row (between steps)
 
 
 @dataclass
@@ -103,7 +104,13 @@ class Display:
             out.append(first + (note if len(r.chunks) == 1 else ""))
             for i, c in enumerate(r.chunks[1:], start=2):
                 out.append(rf"&\quad {c}" + (note if i == len(r.chunks) else ""))
+            if r.gap and r is not self.rows[-1]:
+                out[-1] += r" \\[3pt]" + "\n%GAP%"
         return out
+
+    def _join(self) -> str:
+        text = " \\\\\n".join(self._lines())
+        return text.replace(" \\\\[3pt]\n%GAP% \\\\\n", " \\\\[3pt]\n")
 
     def _single(self) -> str | None:
         if len(self.rows) == 1 and len(self.rows[0].chunks) == 1 and not self.rows[0].note:
@@ -117,14 +124,14 @@ class Display:
         single = self._single()
         if single is not None:
             return single
-        return "\\begin{aligned}\n" + " \\\\\n".join(self._lines()) + "\n\\end{aligned}"
+        return "\\begin{aligned}\n" + self._join() + "\n\\end{aligned}"
 
     @property
     def tex(self) -> str:
         single = self._single()
         if single is not None:
             return f"\\[\n  {single}\n\\]"
-        return "\\begin{align*}\n" + " \\\\\n".join(self._lines()) + "\n\\end{align*}"
+        return "\\begin{align*}\n" + self._join() + "\n\\end{align*}"
 
     @property
     def md(self) -> str:
@@ -409,7 +416,8 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
         for name in names:
             e = eq[name]
             rhs = textbook_order(at_step(e.rhs, t, tau))
-            rec.rows.append(Row(latex(at_step(e.lhs, t, tau)), break_terms(signed_terms(rhs))))
+            rec.rows.append(Row(latex(at_step(e.lhs, t, tau)), break_terms(signed_terms(rhs)),
+                                gap=name == "grad_a"))
     if "grad_h0" in eq:
         e = eq["grad_h0"]
         rec.rows.append(Row(latex(e.lhs), [latex(at_step(e.rhs, 0, tau))]))
