@@ -53,7 +53,7 @@ EQUATION_TITLES = {
     "grad_h0": r"the initial state: $\boldsymbol{h}^{(0)}$ feeds $\boldsymbol{a}^{(1)}$",
 }
 _STEPS_TEXT = {"1 <= t <= tau": r"1 \le t \le \tau", "1 <= t < tau": r"1 \le t < \tau",
-               "t = tau": r"t = \tau", "t = 0": r"t = 0", "sum": r"\text{summed over } t"}
+               "t = tau": r"t = \tau", "t = 0": r"t = 0", "sum": r"t = 1, \ldots, \tau"}
 #: The per-step loss L(t) of each registered loss, in the note's notation.
 LOSS_LATEX = {
     "softmax-ce": r"L^{(t)} = -\log p_{\text{model}}\left(y^{(t)} \mid \boldsymbol{x}^{(1)}, "
