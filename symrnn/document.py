@@ -20,12 +20,12 @@ from pathlib import Path
 
 import sympy as sp
 
-from .derive import MatrixEquation, dphi_vector, matrix_equations
+from .derive import dphi_vector, matrix_equations
 from .functions import ACTIVATIONS, LOSSES
 from .graph import Graph, unroll
 from .io import MARKER
-from .latex import (STEP, base_latex, check_math, escape_text, grad_latex, latex, node_latex,
-                    partial_latex, split_name, step_latex, step_offset)
+from .latex import (STEP, base_latex, check_math, escape_text, latex, node_latex, partial_latex,
+                    split_name, step_offset)
 from .spec import RNNSpec
 from .templating import render
 
@@ -341,10 +341,9 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
         Row(latex(M("o", "t", no)), [latex(sp.MatAdd(c, V * M("h", "t", nh), evaluate=False))]),
         Row(latex(M("yhat", "t", no)), [rf"{out}\left({latex(M('o', 't', no))}\right)"]),
     ])
+    per_step_lhs, per_step_rhs = check_math(LOSS_LATEX[spec.loss], "loss").split(" = ", 1)
     loss_display = Display([Row("L", [r"\sum_{t=1}^{\tau} L^{(t)}"]),
-                            Row("", [check_math(LOSS_LATEX[spec.loss], "loss")], rel="")])
-    loss_display.rows[1] = Row(LOSS_LATEX[spec.loss].split(" = ", 1)[0],
-                               [LOSS_LATEX[spec.loss].split(" = ", 1)[1]])
+                            Row(per_step_lhs, [per_step_rhs])])
 
     # BPTT in matrix form, each equation with the note's status where the note has it
     by_id = {e.id: e for e in cert.entries}
@@ -393,8 +392,7 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
     assert all(len(p) == 1 for p in v_paths), "L(t) reaches V along one path only"
     v_general = Display([Row(partial_latex("L", base_latex("V")),
                              [r"\sum_{t=1}^{\tau} " + chain_term(
-                                 [("L", "t"), ("o", "t"), ("V", None)]).replace(
-                                 "L^{(t)}", "L^{(t)}")])])
+                                 [("L", "t"), ("o", "t"), ("V", None)])])])
     j = "j"
     jacobians = Display([
         Row(partial_latex(node_latex("o", "t"), node_latex("h", "t")), [latex(V)]),
