@@ -52,8 +52,16 @@ def product(*factors) -> sp.Matrix:
         if out.shape[1] != f.shape[0]:
             raise IllFormed(f"shapes {out.shape[0]}x{out.shape[1]} and {f.shape[0]}x{f.shape[1]} "
                             f"do not multiply")
-        out = out * f
+        out = _mul(out, f)
     return out
+
+
+def _mul(A: sp.Matrix, B: sp.Matrix) -> sp.Matrix:
+    """A B entry by entry, skipping zero terms (SymPy's generic product is slow on symbols)."""
+    n = A.shape[1]
+    return sp.Matrix(A.shape[0], B.shape[1],
+                     lambda i, j: sp.Add(*[A[i, k] * B[k, j] for k in range(n)
+                                           if A[i, k] != 0 and B[k, j] != 0]))
 
 
 def add(*terms) -> sp.Matrix:
@@ -101,6 +109,7 @@ class Claim:
     formula: sp.Matrix
     label: str
     given: frozenset = frozenset()
+    key: tuple | None = None  # claims shared between entries are decided once
 
 
 class Context:
@@ -112,7 +121,9 @@ class Context:
         self.d = derivation or derive(self.g)
         self.act = ACTIVATIONS[spec.activation]
         self.loss = LOSSES[spec.loss]
-        self.fwd = self.g.forward_subs()
+        fwd = self.g.forward_subs()
+        # resolve chains (L(t) -> y^ -> o) so that one xreplace reaches the basis a, o
+        self.fwd = {k: v.xreplace(fwd).xreplace(fwd) for k, v in fwd.items()}
         self._point: dict | None = None
         self.cache: dict = {}
 
@@ -142,6 +153,12 @@ class Context:
 
     def jacobian(self, out_kind: str, t_out: int, in_kind: str, t_in: int) -> sp.Matrix:
         """d out / d in through the graph's direct path (chain rule over local Jacobians)."""
+        key = ("jacobian", out_kind, t_out, in_kind, t_in)
+        if key not in self.cache:
+            self.cache[key] = self._jacobian(out_kind, t_out, in_kind, t_in)
+        return self.cache[key]
+
+    def _jacobian(self, out_kind: str, t_out: int, in_kind: str, t_in: int) -> sp.Matrix:
         path = {("L", "o"): ["L", "yhat", "o"], ("o", "h"): ["o", "h"],
                 ("h", "h"): ["h", "a", "h"], ("h", "a"): ["h", "a"]}[(out_kind, in_kind)]
         steps = [t_out] * (len(path) - 1) + [t_in]
@@ -149,12 +166,18 @@ class Context:
                 for i in range(len(path) - 1)]
         out = mats[0]
         for m in mats[1:]:
-            out = out * m
+            out = _mul(out, m)
         return out
 
     def param_jacobian(self, kind: str, t: int, param: str) -> sp.NDimArray:
         """d node(t) / d P with the node's other inputs held fixed: a rank-3 array
         (node entries x P's rows x P's columns)."""
+        key = ("param_jacobian", kind, t, param)
+        if key not in self.cache:
+            self.cache[key] = self._param_jacobian(kind, t, param)
+        return self.cache[key]
+
+    def _param_jacobian(self, kind: str, t: int, param: str) -> sp.NDimArray:
         P = self.P(param)
         if kind == "h" and t == 0:
             return sp.MutableDenseNDimArray.zeros(len(self.g.h[0]), *P.shape)
@@ -171,18 +194,28 @@ class Context:
             [[[self.d.partial(node[i], P[p, q]) for q in range(P.shape[1])]
               for p in range(P.shape[0])] for i in range(len(node))])
 
+    def memo(self, key: tuple, build: Callable[[], "Claim"]) -> "Claim":
+        """A claim built once per context (shared by several entries)."""
+        full = ("claim",) + key
+        if full not in self.cache:
+            self.cache[full] = build()
+        return self.cache[full]
+
     # deciding a claim
     def difference(self, claim: Claim, i: int) -> sp.Expr:
         diff = self.d.expand_adjoints(claim.formula[i] - claim.truth[i], set(claim.given))
-        for _ in range(3):
-            diff = diff.xreplace(self.fwd)
-        return diff
+        return diff.xreplace(self.fwd)
 
     def holds(self, claim: Claim) -> bool:
         if claim.truth.shape != claim.formula.shape:
             raise IllFormed(f"the formula is {claim.formula.shape[0]}x{claim.formula.shape[1]} "
                             f"but {claim.label} is {claim.truth.shape[0]}x{claim.truth.shape[1]}")
-        return all(is_zero(self.difference(claim, i)) for i in range(len(claim.truth)))
+        if claim.key is not None and claim.key in self.cache:
+            return self.cache[claim.key]
+        result = all(is_zero(self.difference(claim, i)) for i in range(len(claim.truth)))
+        if claim.key is not None:
+            self.cache[claim.key] = result
+        return result
 
     # counterexamples
     def point(self) -> dict:
@@ -482,25 +515,34 @@ class _Chain:
         product(row, c.param_jacobian("h", t, self.param))  # raises IllFormed as printed
         raise AssertionError("unreachable: a row times a rank-3 Jacobian")
 
+    @staticmethod
+    def _base(c: Context, t: int) -> Claim:
+        gh = c.grad("h", t)
+        o_branch = gh.applyfunc(lambda e: c.d.defs[e])
+        if t < c.spec.tau:
+            o_branch = o_branch.xreplace({s: 0 for s in c.grad("a", t + 1)})
+        return Claim(o_branch.T, product(_dLt_do(c, t), c.jacobian("o", t, "h", t)),
+                     f"base t={t}", key=("chain-base", t))
+
+    @staticmethod
+    def _step(c: Context, k: int, v: sp.Matrix) -> Claim:
+        ghk = c.grad("h", k - 1).applyfunc(lambda e: c.d.defs[e])
+        ghk = ghk.xreplace({s: 0 for s in c.grad("o", k - 1)})
+        ghk = c.d.expand_adjoints(ghk, set(c.grad("h", k)))
+        derived = ghk.xreplace(dict(zip(c.grad("h", k), v)))
+        return Claim(derived.T, product(v, c.jacobian("h", k, "h", k - 1)), f"step k={k}",
+                     key=("chain-step", k))
+
     def reading(self, c: Context) -> list[Claim]:
         ts = list(self.ts(c))
         claims: list[Claim] = []
         n_h = c.spec.n_hidden
         v = sp.Matrix(1, n_h, lambda _, i: sp.Symbol(f"v[{i}]", real=True))
         for t in ts:  # base
-            gh = c.grad("h", t)
-            o_branch = gh.applyfunc(lambda e: c.d.defs[e])
-            if t < c.spec.tau:
-                o_branch = o_branch.xreplace({s: 0 for s in c.grad("a", t + 1)})
-            claims.append(Claim(o_branch.T, product(_dLt_do(c, t), c.jacobian("o", t, "h", t)),
-                                f"base t={t}"))
+            claims.append(c.memo(("chain-base", t), lambda t=t: self._base(c, t)))
         kmax = max(ts)
         for k in range(max(self.k0, 1) + 1, kmax + 1):  # step
-            ghk = c.grad("h", k - 1).applyfunc(lambda e: c.d.defs[e])
-            ghk = ghk.xreplace({s: 0 for s in c.grad("o", k - 1)})
-            ghk = c.d.expand_adjoints(ghk, set(c.grad("h", k)))
-            derived = ghk.xreplace(dict(zip(c.grad("h", k), v)))
-            claims.append(Claim(derived.T, product(v, c.jacobian("h", k, "h", k - 1)), f"step k={k}"))
+            claims.append(c.memo(("chain-step", k), lambda k=k: self._step(c, k, v)))
         for k in range(max(self.k0, 1), kmax + 1):  # term
             part = _through(c, self.param, c.grad("a", k))
             part = c.d.expand_adjoints(part, set(c.grad("h", k))).xreplace(dict(zip(c.grad("h", k), v)))
