@@ -608,13 +608,35 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
     }
 
 
-def to_latex(spec: RNNSpec, standalone: bool = False, fmt: str = "tex", certificate=None) -> str:
+def latex_command(spec: RNNSpec, fmt: str = "tex", standalone: bool = False,
+                  out: str | None = None) -> str:
+    """The CLI command that writes this document (only the options that differ from defaults)."""
+    words = ["symrnn", "latex"]
+    default = RNNSpec()
+    for name, flag in (("tau", "--tau"), ("n_in", "--inputs"), ("n_hidden", "--hidden"),
+                       ("n_out", "--outputs"), ("activation", "--activation"), ("loss", "--loss")):
+        if getattr(spec, name) != getattr(default, name):
+            words += [flag, str(getattr(spec, name))]
+    if fmt != "tex" and (out is None or not out.endswith("." + fmt)):
+        words += ["--format", fmt]
+    if standalone:
+        words.append("--standalone")
+    if out is not None:
+        words += ["--out", out]
+    return " ".join(words)
+
+
+def to_latex(spec: RNNSpec, standalone: bool = False, fmt: str = "tex", certificate=None,
+             command: str | None = None) -> str:
     """The document for ``spec``: a fragment to ``\\input`` (default), a complete article
     (``standalone``), or Markdown with ``$$`` math (``fmt="md"``). Deterministic: the same
-    spec gives the same bytes."""
+    spec gives the same bytes. ``command`` is written in the header as the way to regenerate
+    the file (default: the ``symrnn latex`` command for these options)."""
     if not isinstance(spec, RNNSpec):
         raise TypeError(f"spec must be an RNNSpec, got {type(spec).__name__}")
     ctx = context(spec, fmt, certificate)
+    ctx["command"] = " ".join((command or latex_command(spec, fmt, standalone)).split())
+    ctx["command"] = ctx["command"].replace("-->", "- ->")  # it sits in an HTML comment in .md
     if fmt == "md":
         if standalone:
             raise ValueError("standalone applies to the tex format only; Markdown is always "

@@ -23,6 +23,7 @@ def test_writes_fragment_and_markdown(tmp_path, capsys):
     assert main(["latex", "--tau", "2", "--out", str(tmp_path / "d.tex")]) == 0
     tex = (tmp_path / "d.tex").read_text()
     assert MARKER in tex.splitlines()[0] and r"\documentclass" not in tex
+    assert tex.splitlines()[1] == f"% Regenerate: symrnn latex --tau 2 --out {tmp_path / 'd.tex'}"
     assert main(["latex", "--out", str(tmp_path / "d.md")]) == 0  # format from the suffix
     assert (tmp_path / "d.md").read_text().startswith("<!-- ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md", "d.tex"]  # no temp files left

@@ -138,7 +138,10 @@ def test_fragment_standalone_and_markdown_shapes(doc3):
     assert MARKER in frag.splitlines()[0] and frag.startswith("%")
     assert MARKER in doc3.splitlines()[0] and r"\documentclass" in doc3
     assert r"\documentclass" not in frag and r"\begin{document}" not in frag
-    assert frag in doc3  # the standalone document is the fragment with a preamble
+    body = frag.split("% Network:", 1)[1]  # after the header (its Regenerate line differs)
+    assert body in doc3  # the standalone document is the fragment with a preamble
+    assert "% Regenerate: symrnn latex\n" in frag
+    assert "% Regenerate: symrnn latex --standalone\n" in doc3
     assert md.startswith("<!-- ") and MARKER in md.splitlines()[0]
     assert r"\begin{align*}" not in md and "$$\n\\begin{aligned}" in md
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ..cli import UsageError, add_spec_options, spec_from_args
-from ..document import FORMATS, LatexError, compile_pdf, pdflatex_path, to_latex
+from ..document import (FORMATS, LatexError, compile_pdf, latex_command, pdflatex_path,
+                        to_latex)
 from ..io import check_writable, write_atomic
 
 _SUFFIX = {".tex": "tex", ".md": "md"}
@@ -65,7 +66,9 @@ def run(args) -> int:
         check_writable(args.out, args.force)
         if pdf_path is not None:
             check_writable(pdf_path, args.force)
-    text = to_latex(spec, standalone=args.standalone, fmt=fmt)
+    command = latex_command(spec, fmt, args.standalone,
+                            None if args.out is None else str(args.out))
+    text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command)
     pdf = None
     if pdf_path is not None:
         try:
