@@ -260,6 +260,26 @@ def textbook_order(expr):
     return sp.MatAdd(*args, evaluate=False)
 
 
+def equation_display(eq) -> Display:
+    """A ``MatrixEquation`` in the textbook's form: terms in the note's order, long sums
+    broken across lines, summed equations under one sum over t = 1, ..., tau."""
+    terms = signed_terms(textbook_order(eq.rhs))
+    if eq.summed:
+        inner = " ".join(terms)
+        chunks = [rf"\sum_{{t=1}}^{{\tau}} " + (rf"\left({inner}\right)" if len(terms) > 1
+                                                 else inner)]
+    else:
+        chunks = break_terms(terms)
+    return Display([Row(latex(eq.lhs), chunks)])
+
+
+def equation_repr_latex(eq) -> str:
+    """``$$ lhs = rhs \\qquad (steps) $$`` for Jupyter (``MatrixEquation._repr_latex_``)."""
+    steps = _STEPS_TEXT.get(eq.steps)
+    tail = rf" \qquad \left({steps}\right)" if steps and not eq.summed else ""
+    return f"$${equation_display(eq).math}{tail}$$"
+
+
 def at_step(expr, t: int, tau: int):
     """``expr`` with step labels t, t+1, tau, ... replaced by numbers (t = ``t``)."""
     rep = {}
@@ -491,15 +511,6 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
     eqs = matrix_equations(spec)
     bptt = []
     for eq in eqs:
-        rhs = textbook_order(eq.rhs)
-        lhs = latex(eq.lhs)
-        terms = signed_terms(rhs)
-        if eq.summed:
-            inner = " ".join(terms)
-            chunks = [rf"\sum_{{t=1}}^{{\tau}} " + (rf"\left({inner}\right)" if len(terms) > 1
-                                                     else inner)]
-        else:
-            chunks = break_terms(terms)
         notes = []
         for eid in EQUATION_ENTRIES.get(eq.name, ()):
             if eid in by_id:
@@ -513,7 +524,7 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
         bptt.append({"name": esc(eq.name), "comment": title or esc(eq.comment),
                      "steps": _STEPS_TEXT[eq.steps],
                      "notes": notes,
-                     "display": Display([Row(lhs, chunks)])})
+                     "display": equation_display(eq)})
 
     # the note's formulas as printed, with statuses; mismatches side by side
     views = [_entry_view(e, fmt) for e in cert.entries]
