@@ -43,6 +43,8 @@ def test_stdout_by_default(capsys):
     (["latex", "--tau", "3;rm"], "whole number"),
     (["latex", "--format", "html"], "invalid choice"),
     (["latex", "--activation", "x}\\input"], "invalid choice"),
+    (["latex", "--out", "doc.pdf"], "give the .tex"),
+    (["latex", "--out", "/proc/no/such/d.tex"], "cannot write"),
 ])
 def test_bad_input_one_line_exit_2(argv, message, capsys):
     assert main(argv) == 2

@@ -36,6 +36,9 @@ def register(subparsers) -> None:
 
 
 def _format(args) -> str:
+    if args.out is not None and args.out.suffix.lower() == ".pdf":
+        raise UsageError(f"--out {args.out}: give the .tex (or .md) name; --pdf writes the PDF "
+                         f"next to it")
     by_suffix = _SUFFIX.get(args.out.suffix.lower()) if args.out is not None else None
     if args.format is None:
         return by_suffix or "tex"
@@ -79,9 +82,12 @@ def run(args) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    write_atomic(args.out, text, args.force)
-    print(f"wrote {args.out}", file=sys.stderr)
-    if pdf is not None:
-        write_atomic(pdf_path, pdf, args.force)
-        print(f"wrote {pdf_path}", file=sys.stderr)
+    for path, data in ((args.out, text), (pdf_path, pdf)):
+        if data is None:
+            continue
+        try:
+            write_atomic(path, data, args.force)
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror or e}")
+        print(f"wrote {path}", file=sys.stderr)
     return 0
