@@ -225,6 +225,11 @@ class MatrixEquation:
     steps: str  # which t the equation holds for, e.g. "t < tau"
     comment: str
 
+    def _repr_latex_(self) -> str:
+        """The equation in the textbook's notation, for Jupyter (printed by symrnn.latex)."""
+        from .document import equation_repr_latex  # lazy: the printer imports this module
+        return equation_repr_latex(self)
+
 
 def dphi_vector(spec: RNNSpec, t) -> sp.MatrixExpr:
     """phi'(a(t)) as a vector: written with h(t) where the activation allows (1 - h^2 for tanh)."""

@@ -36,8 +36,26 @@ MAX_WRITTEN = 12
 MAX_CHAIN = 10
 #: Rough width budget of one display line, in estimated glyphs.
 LINE_BUDGET = 62
+#: Width budget of one column of the side-by-side comparison (printed | reading).
+HALF_BUDGET = 34
 
-STATUSES = ("confirmed", "refuted", "ill-formed", "not-applicable")
+STATUSES = ("confirmed", "refuted", "ill-formed", "not-applicable", "unproven")
+#: The certificate entries that print each matrix equation (the note has no grad_a, grad_h0).
+EQUATION_ENTRIES = {
+    "grad_o": ("bptt.grad_o",),
+    "grad_h_last": ("bptt.grad_h_tau",),
+    "grad_h": ("bptt.grad_h.jacobian", "bptt.grad_h"),
+    "grad_c": ("bptt.grad_c",),
+    "grad_b": ("bptt.grad_b",),
+    "grad_V": ("bptt.grad_V",),
+    "grad_W": ("bptt.grad_W",),
+    "grad_U": ("bptt.grad_U",),
+}
+#: Counterexample fields in the order they are told, with their labels.
+_CEX_FIELDS = (("claim", "claim"), ("entry", "entry"), ("formula_value", "formula gives"),
+               ("true_value", "derivation gives"), ("point", "point"), ("at", "values there"))
+#: At most this many node values of a counterexample point are listed.
+MAX_CEX_VALUES = 10
 #: What each matrix equation is about (inline math); unknown names fall back on the comment.
 EQUATION_TITLES = {
     "grad_o": r"the output, through $\operatorname{softmax}$ and the loss",
@@ -154,6 +172,67 @@ def break_terms(terms: list[str], budget: int = LINE_BUDGET, first_budget: int |
     return lines
 
 
+def top_level_pieces(tex: str) -> list[tuple[str, str]]:
+    """``tex`` split at its top-level ``=``, ``+`` and binary ``-`` (outside braces, brackets
+    and parentheses): (separator, piece) pairs, the first separator empty."""
+    pieces, sep, cur, depth, i = [], "", "", 0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            tok = re.match(r"\\([A-Za-z]+|.)", tex[i:]).group(0)
+            depth += {r"\{": 1, r"\}": -1}.get(tok, 0)
+            cur += tok
+            i += len(tok)
+            continue
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+        elif depth == 0 and ch in "=+-":
+            before = cur.strip()
+            if ch == "=" or (before and not before.endswith(("=", "^", "_"))):
+                pieces.append((sep, before))
+                sep, cur, i = ch, "", i + 1
+                continue
+        cur += ch
+        i += 1
+    pieces.append((sep, cur.strip()))
+    return pieces
+
+
+def formula_lines(tex: str, budget: int = LINE_BUDGET) -> list[str]:
+    """A formula as ``aligned`` lines within ``budget``: one relation per line (``&=``), long
+    sides broken before a top-level + or -. A formula that fits comes back as itself."""
+    if approx_width(tex) <= budget:
+        return [tex]
+    groups: list[list[str]] = [[]]
+    for sep, piece in top_level_pieces(tex):
+        if sep == "=":
+            groups.append([piece])
+        else:
+            groups[-1].append(f"{sep} {piece}" if sep else piece)
+    lhs, sides = (" ".join(groups[0]), groups[1:]) if len(groups) > 1 else ("", groups)
+    lines = []
+    for n, terms in enumerate(sides):
+        head = (f"{lhs} &= " if n == 0 else "&= ") if lhs else "& "
+        first = budget - (approx_width(lhs) if n == 0 else 0)
+        chunks = break_terms(terms, budget - 2, max(first, budget // 3))
+        lines.append(head + chunks[0])
+        lines += [rf"&\quad {c}" for c in chunks[1:]]
+    return lines if len(lines) > 1 else [tex]
+
+
+def aligned(lines: list[str]) -> str:
+    """One line as is, several in an ``aligned`` block."""
+    if len(lines) == 1:
+        return lines[0]
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+def lines_width(lines: list[str]) -> int:
+    return max(approx_width(l) for l in lines)
+
+
 def signed_terms(expr) -> list[str]:
     """The terms of a sum, each printed with its sign (the first without a plus)."""
     args = list(expr.args) if isinstance(expr, (sp.MatAdd, sp.Add)) else [expr]
@@ -179,6 +258,26 @@ def textbook_order(expr):
 
     args = sorted(expr.args, key=lambda a: (bool(a.could_extract_minus_sign()), -latest(a)))
     return sp.MatAdd(*args, evaluate=False)
+
+
+def equation_display(eq) -> Display:
+    """A ``MatrixEquation`` in the textbook's form: terms in the note's order, long sums
+    broken across lines, summed equations under one sum over t = 1, ..., tau."""
+    terms = signed_terms(textbook_order(eq.rhs))
+    if eq.summed:
+        inner = " ".join(terms)
+        chunks = [rf"\sum_{{t=1}}^{{\tau}} " + (rf"\left({inner}\right)" if len(terms) > 1
+                                                 else inner)]
+    else:
+        chunks = break_terms(terms)
+    return Display([Row(latex(eq.lhs), chunks)])
+
+
+def equation_repr_latex(eq) -> str:
+    """``$$ lhs = rhs \\qquad (steps) $$`` for Jupyter (``MatrixEquation._repr_latex_``)."""
+    steps = _STEPS_TEXT.get(eq.steps)
+    tail = rf" \qquad \left({steps}\right)" if steps and not eq.summed else ""
+    return f"$${equation_display(eq).math}{tail}$$"
 
 
 def at_step(expr, t: int, tau: int):
@@ -280,10 +379,69 @@ class EntryView:
     part: str
     status: str
     method: str
-    printed: str
+    printed: str  # the note's LaTeX, as checked (for tests and Markdown)
+    display: str  # printed, broken into aligned lines for a full-width display
     reading: str | None
+    reading_display: str | None
+    side_by_side: bool  # printed and reading fit in two columns
+    printed_half: str | None  # the column forms, when side by side
+    reading_half: str | None
+    reading_status: str | None
+    verdict: str  # one line of prose: the status and what holds instead
     reason: str | None
     counterexample: str | None
+
+    @property
+    def mismatch(self) -> bool:
+        return self.status not in ("confirmed", "not-applicable")
+
+
+def _number(value) -> str:
+    """Numbers to 6 significant digits (the certificate gives them as strings or floats)."""
+    if isinstance(value, (bool, int)) or not isinstance(value, (float, str)):
+        return str(value)
+    try:
+        return f"{float(value):.6g}"
+    except ValueError:
+        return str(value)
+
+
+def counterexample_text(cex: dict) -> str:
+    """A counterexample in one sentence of plain text (escape it for the document)."""
+    cex = dict(cex)
+    parts = []
+    claim, entry = cex.pop("claim", None), cex.pop("entry", None)
+    if claim is not None:
+        parts.append(f"for {claim}" + (f", entry {entry}" if entry is not None else ""))
+    f, t = cex.pop("formula_value", None), cex.pop("true_value", None)
+    if f is not None or t is not None:
+        parts.append(f"the formula gives {_number(f)} where the derivation gives {_number(t)}")
+    point = cex.pop("point", None)
+    if point is not None:
+        parts.append(f"at {point}")
+    at = cex.pop("at", None)
+    if isinstance(at, dict) and at:
+        keys = sorted(at)
+        shown = [f"{k} = {_number(at[k])}" for k in keys[:MAX_CEX_VALUES]]
+        more = len(keys) - len(shown)
+        parts.append("where " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
+    elif at is not None:
+        parts.append(f"where {at}")
+    for k in sorted(cex):
+        parts.append(f"{k} = {_number(cex[k])}")
+    text = "; ".join(parts)
+    return text[:600] + " ..." if len(text) > 600 else text
+
+
+def _verdict(e) -> str:
+    """The status as prose; a reading is mentioned when the printed form does not hold."""
+    if e.status == "confirmed":
+        return "holds as printed"
+    if e.status == "not-applicable":
+        return "not applicable for this tau"
+    if e.reading and e.reading_status == "confirmed":
+        return "does not hold as printed; the reading below is confirmed"
+    return "does not hold as printed, and no reading was confirmed"
 
 
 def _entry_view(e, fmt: str) -> EntryView:
@@ -294,15 +452,18 @@ def _entry_view(e, fmt: str) -> EntryView:
     reading = check_math(e.reading, where) if e.reading else None
     cex = None
     if e.counterexample:
-        parts = []
-        for k in sorted(e.counterexample):
-            v = e.counterexample[k]
-            parts.append(f"{k} = {v:.6g}" if isinstance(v, float) else f"{k} = {v}")
-        cex = escape_text("; ".join(parts), fmt)
-        if len(cex) > 400:
-            cex = cex[:400] + " ..."
+        cex = escape_text(counterexample_text(e.counterexample), fmt)
+    side = False
+    p_half = r_half = None
+    if reading is not None:
+        pl, rl = formula_lines(printed, HALF_BUDGET), formula_lines(reading, HALF_BUDGET)
+        side = max(lines_width(pl), lines_width(rl)) <= HALF_BUDGET
+        if side:
+            p_half, r_half = aligned(pl), aligned(rl)
     return EntryView(escape_text(e.id, fmt), escape_text(e.title, fmt), e.part, e.status,
-                     escape_text(e.method, fmt), printed, reading,
+                     escape_text(e.method, fmt), printed, aligned(formula_lines(printed)),
+                     reading, aligned(formula_lines(reading)) if reading else None,
+                     side, p_half, r_half, e.reading_status, escape_text(_verdict(e), fmt),
                      escape_text(e.reason, fmt) if e.reason else None, cex)
 
 
@@ -350,28 +511,24 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
     eqs = matrix_equations(spec)
     bptt = []
     for eq in eqs:
-        rhs = textbook_order(eq.rhs)
-        lhs = latex(eq.lhs)
-        terms = signed_terms(rhs)
-        if eq.summed:
-            inner = " ".join(terms)
-            chunks = [rf"\sum_{{t=1}}^{{\tau}} " + (rf"\left({inner}\right)" if len(terms) > 1
-                                                     else inner)]
-        else:
-            chunks = break_terms(terms)
-        entry = by_id.get(f"bptt.{eq.name}")
+        notes = []
+        for eid in EQUATION_ENTRIES.get(eq.name, ()):
+            if eid in by_id:
+                n = by_id[eid]
+                notes.append({"id": esc(eid), "status": n.status,
+                              "reading": n.status not in ("confirmed", "not-applicable")
+                              and n.reading_status == "confirmed"})
         title = EQUATION_TITLES.get(eq.name)
         if title is not None and eq.name == "grad_o" and spec.loss != "softmax-ce":
             title = "the output, through the output function and the loss"
         bptt.append({"name": esc(eq.name), "comment": title or esc(eq.comment),
                      "steps": _STEPS_TEXT[eq.steps],
-                     "status": entry.status if entry else "derived",
-                     "entry": esc(entry.id) if entry else None,
-                     "display": Display([Row(lhs, chunks)])})
+                     "notes": notes,
+                     "display": equation_display(eq)})
 
     # the note's formulas as printed, with statuses; mismatches side by side
     views = [_entry_view(e, fmt) for e in cert.entries]
-    mismatches = [v for v in views if v.status in ("refuted", "ill-formed")]
+    mismatches = [v for v in views if v.mismatch]
     parts = []
     for part, title in (("forward", "Forward pass"), ("loss", "Loss"),
                         ("bptt", "Gradients by recursion (the note's second part)"),
@@ -456,16 +613,41 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
         "table": table,
         "cert_ok": bool(cert.ok),
         "counts": {s: sum(v.status == s for v in views) for s in STATUSES},
+        "n_entries": len(views),
+        "n_reading": sum(v.mismatch and v.reading is not None for v in views),
+        "n_failing": sum(v.mismatch and v.reading is None for v in views),
     }
 
 
-def to_latex(spec: RNNSpec, standalone: bool = False, fmt: str = "tex", certificate=None) -> str:
+def latex_command(spec: RNNSpec, fmt: str = "tex", standalone: bool = False,
+                  out: str | None = None) -> str:
+    """The CLI command that writes this document (only the options that differ from defaults)."""
+    words = ["symrnn", "latex"]
+    default = RNNSpec()
+    for name, flag in (("tau", "--tau"), ("n_in", "--inputs"), ("n_hidden", "--hidden"),
+                       ("n_out", "--outputs"), ("activation", "--activation"), ("loss", "--loss")):
+        if getattr(spec, name) != getattr(default, name):
+            words += [flag, str(getattr(spec, name))]
+    if fmt != "tex" and (out is None or not out.endswith("." + fmt)):
+        words += ["--format", fmt]
+    if standalone:
+        words.append("--standalone")
+    if out is not None:
+        words += ["--out", out]
+    return " ".join(words)
+
+
+def to_latex(spec: RNNSpec, standalone: bool = False, fmt: str = "tex", certificate=None,
+             command: str | None = None) -> str:
     """The document for ``spec``: a fragment to ``\\input`` (default), a complete article
     (``standalone``), or Markdown with ``$$`` math (``fmt="md"``). Deterministic: the same
-    spec gives the same bytes."""
+    spec gives the same bytes. ``command`` is written in the header as the way to regenerate
+    the file (default: the ``symrnn latex`` command for these options)."""
     if not isinstance(spec, RNNSpec):
         raise TypeError(f"spec must be an RNNSpec, got {type(spec).__name__}")
     ctx = context(spec, fmt, certificate)
+    ctx["command"] = " ".join((command or latex_command(spec, fmt, standalone)).split())
+    ctx["command"] = ctx["command"].replace("-->", "- ->")  # it sits in an HTML comment in .md
     if fmt == "md":
         if standalone:
             raise ValueError("standalone applies to the tex format only; Markdown is always "

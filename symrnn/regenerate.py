@@ -33,9 +33,18 @@ def outputs() -> list[tuple[str, Callable[[], str]]]:
         return path, lambda: emit_numpy(spec, form,
                                         command=codegen_command(spec, form, "generated"))
 
+    def document(spec: RNNSpec, fmt: str) -> tuple[str, Callable[[], str]]:
+        from .document import latex_command, to_latex
+        path = f"generated/bptt_tau{spec.tau}.{fmt}"
+        standalone = fmt == "tex"
+        return path, lambda: to_latex(spec, standalone=standalone, fmt=fmt,
+                                      command=latex_command(spec, fmt, standalone, path))
+
     return [
         numpy_module(RNNSpec(), "loop"),
         numpy_module(RNNSpec(tau=3), "unrolled"),
+        document(RNNSpec(), "tex"),
+        document(RNNSpec(), "md"),
     ]
 
 

@@ -1,7 +1,9 @@
-"""Helpers for the LaTeX export tests: the certificate to use, pdflatex and KaTeX."""
+"""Helpers for the LaTeX export tests: the certificate (cached per spec), pdflatex and KaTeX."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 import shutil
@@ -10,21 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from symrnn.certificate import certify
+
 ROOT = Path(__file__).resolve().parent.parent
 KATEX_DIR = ROOT / "tools" / "katex"
 
-try:
-    from symrnn.certificate import certify as _certify
-except ImportError:  # the certifier lands on main separately
-    _certify = None
+
+@functools.lru_cache(maxsize=None)
+def _certified(spec):
+    return certify(spec)
 
 
 def certificate_for(spec):
-    """The real certificate when symrnn.certificate is present, else the stand-in."""
-    if _certify is not None:
-        return _certify(spec)
-    from fake_certificate import fake
-    return fake(spec)
+    """The real certificate for ``spec``, computed once per test session (a deep copy, so a
+    test that tampers with an entry cannot spoil the cache for the others)."""
+    return copy.deepcopy(_certified(spec))
 
 
 needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,

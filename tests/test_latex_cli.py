@@ -23,6 +23,7 @@ def test_writes_fragment_and_markdown(tmp_path, capsys):
     assert main(["latex", "--tau", "2", "--out", str(tmp_path / "d.tex")]) == 0
     tex = (tmp_path / "d.tex").read_text()
     assert MARKER in tex.splitlines()[0] and r"\documentclass" not in tex
+    assert tex.splitlines()[1] == f"% Regenerate: symrnn latex --tau 2 --out {tmp_path / 'd.tex'}"
     assert main(["latex", "--out", str(tmp_path / "d.md")]) == 0  # format from the suffix
     assert (tmp_path / "d.md").read_text().startswith("<!-- ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md", "d.tex"]  # no temp files left
@@ -42,6 +43,8 @@ def test_stdout_by_default(capsys):
     (["latex", "--tau", "3;rm"], "whole number"),
     (["latex", "--format", "html"], "invalid choice"),
     (["latex", "--activation", "x}\\input"], "invalid choice"),
+    (["latex", "--out", "doc.pdf"], "give the .tex"),
+    (["latex", "--out", "/proc/no/such/d.tex"], "cannot write"),
 ])
 def test_bad_input_one_line_exit_2(argv, message, capsys):
     assert main(argv) == 2

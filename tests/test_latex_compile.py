@@ -9,10 +9,13 @@ from symrnn import RNNSpec
 from symrnn.document import compile_log_problems, compile_pdf, to_latex
 
 
+COMPILED = {"tau1": RNNSpec(tau=1), "tau3": RNNSpec(tau=3), "tau8": RNNSpec(tau=8),
+            "relu-mse-refuted": RNNSpec(tau=3, activation="relu", loss="mse")}
+
+
 @needs_pdflatex
-@pytest.mark.parametrize("tau", [1, 3, 8])
-def test_standalone_compiles(tau):
-    spec = RNNSpec(tau=tau)
+@pytest.mark.parametrize("spec", COMPILED.values(), ids=COMPILED.keys())
+def test_standalone_compiles(spec):
     tex = to_latex(spec, standalone=True, certificate=certificate_for(spec))
     start = time.perf_counter()
     pdf = compile_pdf(tex)

@@ -7,7 +7,9 @@ import pytest
 
 from latex_support import certificate_for
 from symrnn import RNNSpec, unroll
-from symrnn.document import chain_paths, context, to_latex
+from symrnn.document import (LINE_BUDGET, approx_width, chain_paths, context,
+                             formula_lines, to_latex, top_level_pieces)
+from symrnn.latex import escape_text
 from symrnn.io import MARKER
 
 P = lambda a, b: rf"\frac{{\partial {a}}}{{\partial {b}}}"
@@ -55,18 +57,77 @@ def test_recursion_is_written_out_for_every_step(doc3):
     assert r"\nabla_{\boldsymbol{h}^{(0)}} L &= \boldsymbol{W}^{\top} \nabla_{\boldsymbol{a}^{(1)}} L" in doc3
 
 
-def test_statuses_and_mismatches_come_from_the_certificate():
-    spec = RNNSpec()
+def _flat(tex: str) -> str:
+    """``tex`` without the line-breaking scaffolding (aligned, &, \\\\, \\quad, spaces)."""
+    return re.sub(r"\\(begin|end)\{aligned\}|&|\\\\|\\quad|\s", "", tex)
+
+
+SPECS = {"default": RNNSpec(), "sigmoid": RNNSpec(tau=3, activation="sigmoid"),
+         "relu-mse": RNNSpec(tau=3, activation="relu", loss="mse"), "tau1": RNNSpec(tau=1)}
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_statuses_readings_reasons_and_counterexamples(spec):
     cert = certificate_for(spec)
     doc = to_latex(spec, certificate=cert)
+    flat = _flat(doc)
+    section = doc[doc.index(r"\section{The note's formulas, certified}"):
+                  doc.index(r"\section{The chain rule written out")]
     for e in cert.entries:
-        assert e.printed in doc
+        assert _flat(e.printed) in flat
         assert rf"\texttt{{{e.id.replace('_', chr(92) + '_')}}} & {e.status} &" in doc
-        if e.status in ("refuted", "ill-formed"):
-            block = doc[doc.index("As printed in the note"):]
-            assert e.printed in block and (e.reading is None or e.reading in block)
-    assert ("seconds" not in doc) and all(f"{e.seconds}" not in doc for e in cert.entries
-                                          if e.seconds not in (0, 0.0))
+        head = rf"(\texttt{{{e.id.replace('_', chr(92) + '_')}}}): \symrnnstatus{{{e.status}}}, "
+        assert head in section
+        block = section[section.index(head):]
+        nxt = block.find(r"\medskip\noindent\textbf", 1)
+        block = block if nxt < 0 else block[:nxt]
+        if e.status in ("confirmed", "not-applicable"):
+            assert "As printed in the note" not in block and "holds as printed" in block \
+                or e.status == "not-applicable"
+        else:
+            assert "does not hold as printed" in block
+            if e.reading:
+                assert "As printed in the note" in block and "Confirmed reading" in block
+                assert _flat(e.printed) in _flat(block) and _flat(e.reading) in _flat(block)
+        if e.reason:
+            assert re.sub(r"\s", "", escape_text(e.reason)) in _flat(block)
+        if e.counterexample:
+            cex = e.counterexample
+            assert "Counterexample:" in block
+            assert f"{float(cex['formula_value']):.6g}" in block
+            assert f"{float(cex['true_value']):.6g}" in block
+            assert escape_text(cex["claim"]) in block
+        else:
+            assert "Counterexample" not in block
+    for e in cert.entries:  # timings never reach the document (it stays deterministic)
+        e.seconds = 1234.5
+    assert to_latex(spec, certificate=cert) == doc
+
+
+def test_the_refuted_cases_are_counted():
+    spec = SPECS["relu-mse"]
+    cert = certificate_for(spec)
+    assert {e.status for e in cert.entries} >= {"refuted", "ill-formed", "confirmed"}
+    doc = to_latex(spec, certificate=cert)
+    n = {s: sum(e.status == s for e in cert.entries) for s in ("confirmed", "refuted")}
+    assert f"{n['confirmed']} confirmed, {n['refuted']} refuted" in doc
+    assert "all formulas hold" not in doc
+    # the matrix-form section names the note's verdict next to the derived equation
+    assert r"\symrnnstatus{refuted} as printed, confirmed in a reading (\texttt{bptt.grad\_W})" in doc
+
+
+def test_long_printed_formulas_are_broken_into_lines():
+    spec = RNNSpec()
+    doc = to_latex(spec, certificate=certificate_for(spec))
+    e = next(e for e in certificate_for(spec).entries if e.id == "chain.dL3_dW")
+    assert e.printed not in doc  # too wide for one line: broken at its top-level +
+    lines = formula_lines(e.printed)
+    assert len(lines) == 3 and lines[1].startswith(r"&\quad + ")
+    assert all(approx_width(l) <= LINE_BUDGET for l in lines)
+    assert max(len(line) for line in doc.splitlines()) < 400
+    assert formula_lines(r"a = b + c") == [r"a = b + c"]
+    assert [p for _, p in top_level_pieces(r"x = f\left(a + b\right) - \{c + d\} + e_{i-1}")] == \
+        ["x", r"f\left(a + b\right)", r"\{c + d\}", "e_{i-1}"]
 
 
 def test_fragment_standalone_and_markdown_shapes(doc3):
@@ -77,7 +138,10 @@ def test_fragment_standalone_and_markdown_shapes(doc3):
     assert MARKER in frag.splitlines()[0] and frag.startswith("%")
     assert MARKER in doc3.splitlines()[0] and r"\documentclass" in doc3
     assert r"\documentclass" not in frag and r"\begin{document}" not in frag
-    assert frag in doc3  # the standalone document is the fragment with a preamble
+    body = frag.split("% Network:", 1)[1]  # after the header (its Regenerate line differs)
+    assert body in doc3  # the standalone document is the fragment with a preamble
+    assert "% Regenerate: symrnn latex\n" in frag
+    assert "% Regenerate: symrnn latex --standalone\n" in doc3
     assert md.startswith("<!-- ") and MARKER in md.splitlines()[0]
     assert r"\begin{align*}" not in md and "$$\n\\begin{aligned}" in md
 

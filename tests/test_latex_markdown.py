@@ -15,10 +15,12 @@ def test_the_checker_catches_bad_formulas():
     assert out["checked"] == 3 and [f["index"] for f in out["failures"]] == [1, 2]
 
 
-@pytest.mark.parametrize("spec", [RNNSpec(), RNNSpec(tau=1), RNNSpec(tau=14),
+@pytest.mark.parametrize("spec", [RNNSpec(), RNNSpec(tau=1), RNNSpec(tau=20),
                                   RNNSpec(tau=2, activation="relu", loss="bce"),
+                                  RNNSpec(tau=3, activation="sigmoid"),
+                                  RNNSpec(tau=3, activation="relu", loss="mse"),
                                   RNNSpec(tau=2, activation="phi", loss="mse", h0="zeros")],
-                         ids=["default", "tau1", "tau14", "relu-bce", "phi-mse"])
+                         ids=["default", "tau1", "tau20", "relu-bce", "sigmoid", "relu-mse", "phi-mse"])
 def test_markdown_formulas_parse_strictly(spec):
     md = to_latex(spec, fmt="md", certificate=certificate_for(spec))
     formulas = markdown_formulas(md)

@@ -83,3 +83,18 @@ def test_escape_text():
     assert escape_text(r"a_b & 50% {x} $y$ #1 ~ ^ \ ") == \
         r"a\_b \& 50\% \{x\} \$y\$ \#1 \textasciitilde{} \textasciicircum{} \textbackslash{}"
     assert escape_text("a_b | *c* $x$", "md") == r"a\_b \| \*c\* \$x\$"
+
+
+def test_matrix_equations_show_as_latex_in_jupyter():
+    from latex_support import katex_available, katex_check
+    from symrnn.derive import matrix_equations
+    eqs = {e.name: e for e in matrix_equations(RNNSpec(activation="sigmoid", loss="bce"))}
+    assert eqs["grad_h"]._repr_latex_() == (
+        r"$$\nabla_{\boldsymbol{h}^{(t)}} L = \boldsymbol{W}^{\top} \nabla_{\boldsymbol{a}^{(t+1)}} L"
+        r" + \boldsymbol{V}^{\top} \nabla_{\boldsymbol{o}^{(t)}} L \qquad \left(1 \le t < \tau\right)$$")
+    assert eqs["grad_W"]._repr_latex_().startswith(
+        r"$$\nabla_{\boldsymbol{W}} L = \sum_{t=1}^{\tau} ")
+    shown = [e._repr_latex_() for e in eqs.values()]
+    assert all(s.startswith("$$") and s.endswith("$$") and s.count("$$") == 2 for s in shown)
+    if katex_available() is None:
+        assert katex_check([s[2:-2] for s in shown])["failures"] == []

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ..cli import UsageError, add_spec_options, spec_from_args
-from ..document import FORMATS, LatexError, compile_pdf, pdflatex_path, to_latex
+from ..document import (FORMATS, LatexError, compile_pdf, latex_command, pdflatex_path,
+                        to_latex)
 from ..io import check_writable, write_atomic
 
 _SUFFIX = {".tex": "tex", ".md": "md"}
@@ -35,6 +36,9 @@ def register(subparsers) -> None:
 
 
 def _format(args) -> str:
+    if args.out is not None and args.out.suffix.lower() == ".pdf":
+        raise UsageError(f"--out {args.out}: give the .tex (or .md) name; --pdf writes the PDF "
+                         f"next to it")
     by_suffix = _SUFFIX.get(args.out.suffix.lower()) if args.out is not None else None
     if args.format is None:
         return by_suffix or "tex"
@@ -65,7 +69,9 @@ def run(args) -> int:
         check_writable(args.out, args.force)
         if pdf_path is not None:
             check_writable(pdf_path, args.force)
-    text = to_latex(spec, standalone=args.standalone, fmt=fmt)
+    command = latex_command(spec, fmt, args.standalone,
+                            None if args.out is None else str(args.out))
+    text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command)
     pdf = None
     if pdf_path is not None:
         try:
@@ -76,9 +82,12 @@ def run(args) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    write_atomic(args.out, text, args.force)
-    print(f"wrote {args.out}", file=sys.stderr)
-    if pdf is not None:
-        write_atomic(pdf_path, pdf, args.force)
-        print(f"wrote {pdf_path}", file=sys.stderr)
+    for path, data in ((args.out, text), (pdf_path, pdf)):
+        if data is None:
+            continue
+        try:
+            write_atomic(path, data, args.force)
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror or e}")
+        print(f"wrote {path}", file=sys.stderr)
     return 0
