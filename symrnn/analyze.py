@@ -14,6 +14,7 @@ mean log ||grad_h(k) L|| / ||grad_h(t) L|| against the lag t - k.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -28,7 +29,7 @@ import sympy as sp
 from .derive import is_zero
 from .functions import ACTIVATIONS
 from .graph import unroll
-from .io import MARKER, write_atomic
+from .io import MARKER, check_writable, write_atomic
 from .spec import RNNSpec
 
 #: Activations measured numerically (``phi`` is generic and symbolic only).
@@ -139,8 +140,10 @@ def check_jacobian(activation: str, n_hidden: int = 2, claim: Claim = diag_dphi_
     return JacobianCheck(activation, n_hidden, one, two, entry)
 
 
-def symbolic_checks(n_hidden: int = 2) -> list[JacobianCheck]:
-    return [check_jacobian(name, n_hidden) for name in ACTIVATIONS]
+@functools.lru_cache(maxsize=None)
+def symbolic_checks(n_hidden: int = 2) -> tuple[JacobianCheck, ...]:
+    """The exact check for every activation (about 2 s; cached, the result is deterministic)."""
+    return tuple(check_jacobian(name, n_hidden) for name in ACTIVATIONS)
 
 
 PRODUCT_LATEX = (r"\frac{\partial h^{(t)}}{\partial h^{(k)}}"
@@ -182,6 +185,7 @@ class Curve:
     radius: float  # the actual spectral radius of W used
     label: str  # "0.5", ..., or "random"
     log_norms: np.ndarray  # mean over sequences of ln(||grad_h(t-lag) L|| / ||grad_h(t) L||)
+    #                        (over those whose gradient stays nonzero, see ``zeroed``)
     factor: float  # exp(slope) of the fit: per-step factor
     saturated: float | None  # fraction of phi'(a) < SATURATION (tanh, sigmoid)
     inactive: float | None  # ReLU: fraction of (unit, step) with phi'(a) = 0
@@ -189,14 +193,17 @@ class Curve:
     mean_dphi: float
     mean_h: float
     max_abs_h: float
+    zeroed: int = 0  # sequences whose gradient became exactly 0 (every ReLU unit off at a step)
 
     def as_dict(self) -> dict:
         out = {"activation": self.activation, "radius": round(self.radius, 6),
                "W": self.label, "per_step_factor": round(self.factor, 6),
-               "log10_per_step": round(math.log10(self.factor), 6),
+               "log10_per_step": round(math.log10(self.factor), 6) if self.factor > 0 else None,
                "norm_ratio_at_max_lag": float(f"{math.exp(self.log_norms[-1]):.4g}"),
                "mean_dphi": round(self.mean_dphi, 6), "mean_h": round(self.mean_h, 6),
                "max_abs_h": float(f"{self.max_abs_h:.4g}")}
+        if self.zeroed:
+            out["sequences_with_zero_gradient"] = self.zeroed
         if self.saturated is not None:
             out["saturated_fraction"] = round(self.saturated, 6)
         if self.inactive is not None:
@@ -266,17 +273,21 @@ def measure(activation: str, W: np.ndarray, radius_label: str, max_lag: int, rng
         sat.append(np.mean(dp < SATURATION))
         inact.append(np.mean(dp == 0.0))
         dead.append(np.mean(np.all(dp == 0.0, axis=0)))
-    log_norms = np.mean(logs, axis=0)
+    # geometric mean over the sequences whose gradient stays nonzero (ReLU can switch every
+    # unit off at one step, which zeroes the gradient for good: counted in ``zeroed``)
+    alive = [l for l in logs if np.isfinite(l[-1])]
+    log_norms = np.mean(alive, axis=0) if alive else logs[0]
     dps, hs = np.concatenate(dp_all), np.concatenate(h_all)
     is_relu, saturating = activation == "relu", activation in ("tanh", "sigmoid")
-    with np.errstate(invalid="ignore"):
-        factor = fit_factor(log_norms) if np.all(np.isfinite(log_norms)) else 0.0
+    # every sequence's gradient exactly 0 from some lag on: it vanished completely, factor 0
+    factor = fit_factor(log_norms) if np.all(np.isfinite(log_norms)) else 0.0
     return Curve(activation, float(np.max(np.abs(np.linalg.eigvals(W)))), radius_label,
                  log_norms, factor,
                  float(np.mean(sat)) if saturating else None,
                  float(np.mean(inact)) if is_relu else None,
                  float(np.mean(dead)) if is_relu else None,
-                 float(np.mean(dps)), float(np.mean(hs)), float(np.max(np.abs(hs))))
+                 float(np.mean(dps)), float(np.mean(hs)), float(np.max(np.abs(hs))),
+                 int(sum(np.isneginf(l[-1]) for l in logs)))
 
 
 @dataclass
@@ -284,7 +295,7 @@ class Analysis:
     max_lag: int
     hidden: int
     seed: int
-    checks: list[JacobianCheck]
+    checks: tuple[JacobianCheck, ...]
     curves: list[Curve] = field(default_factory=list)
 
     def curve(self, activation: str, label: str) -> Curve:
@@ -324,7 +335,7 @@ def analyze(max_lag: int = DEFAULTS["max_lag"], hidden: int = DEFAULTS["hidden"]
         raise ValueError(f"hidden must be a whole number in 1..{LIMITS['hidden']}, got {hidden!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    checks = symbolic_checks() if symbolic else []
+    checks = symbolic_checks() if symbolic else ()
     bad = [c.activation for c in checks if not c.ok]
     if bad:
         raise AssertionError(f"dh(j)/dh(j-1) from sympy.diff disagrees with diag(phi'(a)) W "
@@ -359,6 +370,8 @@ def summary_text(result: Analysis) -> str:
             notes.append(f"saturated (phi'<{SATURATION:g}) {c.saturated:.1%}")
         if c.inactive is not None:
             notes.append(f"inactive {c.inactive:.1%}, dead {c.dead:.1%}")
+        if c.zeroed:
+            notes.append(f"gradient exactly 0 in {c.zeroed} of {DEFAULTS['sequences']} sequences")
         lines.append(f"{c.label:>8} {c.radius:6.3f} {c.activation:>10} {c.factor:8.4f} "
                      f"{math.exp(c.log_norms[-1]):12.3e} {c.mean_dphi:9.3f} {c.mean_h:8.3g} "
                      f"{c.max_abs_h:9.3g}  {'; '.join(notes)}")
@@ -456,6 +469,8 @@ def analysis_latex(result: Analysis | None = None, graphics: str = "gradient_flo
 
 def write_outputs(result: Analysis, out: Path, force: bool = False) -> list[Path]:
     out = Path(out)
+    for name in FILES:  # refuse before writing anything, so a refusal leaves no partial set
+        check_writable(out / name, force)
     figs = figure_bytes(result)
     data = {"gradient_flow.png": figs["png"], "gradient_flow.svg": figs["svg"],
             "summary.txt": summary_text(result),
