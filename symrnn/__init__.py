@@ -6,5 +6,9 @@ Pipeline: spec -> unrolled graph -> derivation -> certificate -> emitters (NumPy
 from .spec import RNNSpec
 from .graph import unroll
 from .derive import derive, matrix_equations
+from .certificate import Certificate, certify
+from .emit_numpy import CodegenSpec, emit_numpy
+from .document import to_latex
 
-__all__ = ["RNNSpec", "unroll", "derive", "matrix_equations"]
+__all__ = ["RNNSpec", "unroll", "derive", "matrix_equations", "certify", "Certificate",
+           "emit_numpy", "CodegenSpec", "to_latex"]

@@ -1,0 +1,38 @@
+"""``symrnn codegen``: write a NumPy-only module with forward, loss and BPTT gradients."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..emit_numpy import FORMS, codegen_command, emit_numpy, module_filename
+from ..io import write_atomic
+
+
+def register(subparsers) -> None:
+    from ..cli import add_spec_options
+    p = subparsers.add_parser(
+        "codegen", help="emit NumPy code for forward, loss and BPTT gradients",
+        description="Emit a Python module that imports only NumPy and offers forward, loss "
+                    "and loss_and_grad for batched inputs. The loop form works for any tau; "
+                    "the unrolled form is straight-line code for --tau.")
+    add_spec_options(p)
+    p.add_argument("--form", choices=FORMS, default="loop",
+                   help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")
+    p.add_argument("--out", metavar="DIR",
+                   help="folder to write the module to (default: print it on stdout)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a file that symrnn did not generate")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..cli import spec_from_args
+    spec = spec_from_args(args)
+    if args.out is None:
+        sys.stdout.write(emit_numpy(spec, args.form, command=codegen_command(spec, args.form)))
+        return 0
+    text = emit_numpy(spec, args.form, command=codegen_command(spec, args.form, args.out))
+    path = write_atomic(Path(args.out) / module_filename(spec, args.form), text, args.force)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,84 @@
+"""``symrnn latex``: the derivation as a LaTeX fragment, a standalone article (optionally
+compiled to PDF) or Markdown with KaTeX/MathJax math."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..cli import UsageError, add_spec_options, spec_from_args
+from ..document import FORMATS, LatexError, compile_pdf, pdflatex_path, to_latex
+from ..io import check_writable, write_atomic
+
+_SUFFIX = {".tex": "tex", ".md": "md"}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "latex", help="write the derivation and certificate as LaTeX or Markdown",
+        description="Write the forward pass, BPTT in matrix form with the certificate's "
+                    "verdicts, the note's chain-rule expansions and the adjoint recursion "
+                    "for the chosen tau, in the textbook's notation.")
+    add_spec_options(p)
+    p.add_argument("--out", type=Path, default=None,
+                   help="output file (default: standard output)")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="tex (default; a fragment to \\input) or md (Markdown, $$ math); "
+                        "by default taken from the --out suffix")
+    p.add_argument("--standalone", action="store_true",
+                   help="a complete article that compiles on its own (tex only)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also build the PDF next to --out with pdflatex (needs --standalone)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite output files that symrnn did not generate")
+    p.set_defaults(func=run)
+
+
+def _format(args) -> str:
+    by_suffix = _SUFFIX.get(args.out.suffix.lower()) if args.out is not None else None
+    if args.format is None:
+        return by_suffix or "tex"
+    if by_suffix is not None and by_suffix != args.format:
+        raise UsageError(f"--format {args.format} does not match the suffix of {args.out}")
+    return args.format
+
+
+def run(args) -> int:
+    fmt = _format(args)
+    if args.standalone and fmt != "tex":
+        raise UsageError("--standalone applies to --format tex only")
+    pdf_path = None
+    if args.pdf:
+        if fmt != "tex" or not args.standalone:
+            raise UsageError("--pdf needs --format tex and --standalone (a fragment does "
+                             "not compile on its own)")
+        if args.out is None:
+            raise UsageError("--pdf needs --out: the PDF is written next to the .tex file")
+        if pdflatex_path() is None:
+            raise UsageError("--pdf needs pdflatex, which is not installed (Debian: apt-get "
+                             "install texlive-latex-base)")
+        pdf_path = args.out.with_suffix(".pdf")
+        if pdf_path == args.out:
+            raise UsageError(f"--out {args.out} would be overwritten by the PDF; use a .tex name")
+    spec = spec_from_args(args)
+    if args.out is not None:
+        check_writable(args.out, args.force)
+        if pdf_path is not None:
+            check_writable(pdf_path, args.force)
+    text = to_latex(spec, standalone=args.standalone, fmt=fmt)
+    pdf = None
+    if pdf_path is not None:
+        try:
+            pdf = compile_pdf(text)
+        except LatexError as e:
+            print(f"symrnn: error: {e}", file=sys.stderr)
+            return 1
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    write_atomic(args.out, text, args.force)
+    print(f"wrote {args.out}", file=sys.stderr)
+    if pdf is not None:
+        write_atomic(pdf_path, pdf, args.force)
+        print(f"wrote {pdf_path}", file=sys.stderr)
+    return 0

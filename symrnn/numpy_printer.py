@@ -1,0 +1,221 @@
+"""A NumPy printer for the matrix-level BPTT equations in batched layout.
+
+The derivation writes column vectors (n x 1). Generated code works on a batch of sequences at
+once, so a column vector v becomes an array of shape (..., batch, n), one row per sequence
+(row layout: the row is v^T). The printer turns the matrix algebra into that layout:
+
+    W * h              ->  h @ W.T            (A v)^T = v^T A^T
+    W.T * g            ->  g @ W
+    DiagMatrix(f(h))*g ->  f(h) * g           elementwise, no diagonal matrix is formed
+    b (a parameter)    ->  b                  a 1-D array broadcasts over the rows
+
+With ``summed=True`` the printer reads the expression as a sum over every row of 2-D arrays
+that stack all time steps and sequences (the summed equations grad_V = sum_t g(t) h(t)^T):
+
+    g * h.T            ->  g.T @ h            one GEMM over all steps
+    g                  ->  g.sum(axis=0)
+
+Array names come from ``names`` (MatrixSymbol name -> code). Anything the printer does not
+know raises ``NotImplementedError``; nothing falls back to a guess.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import precedence
+
+_ATOM_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]")
+
+
+def _is_atomic(code: str) -> bool:
+    """True when ``code`` is a name, attribute, subscript or parenthesized group."""
+    if code.startswith("(") and code.endswith(")") and _balanced(code[1:-1]):
+        return True
+    if not code or not set(code) <= _ATOM_CHARS | {" ", "+", "-", ":", ","}:
+        return False
+    depth = 0
+    for ch in code:  # operators are fine only inside [...]
+        depth += ch == "["
+        depth -= ch == "]"
+        if depth == 0 and ch in " +-:,":
+            return False
+    return True
+
+
+def _balanced(code: str) -> bool:
+    depth = 0
+    for ch in code:
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _paren(code: str) -> str:
+    return code if _is_atomic(code) else f"({code})"
+
+
+def _term_order(term) -> tuple:
+    """Terms of a sum in the note's order: biases, then W, V, U terms, then the rest."""
+    names = sorted(m.name for m in term.atoms(sp.MatrixSymbol))
+    rank = min(("bcWVU".index(n) for n in names if n in ("b", "c", "W", "V", "U")), default=9)
+    return (rank, sp.sstr(term))
+
+
+class BatchedNumPyPrinter(NumPyPrinter):
+    """``NumPyPrinter`` for matrix expressions over row-batched arrays (see module docstring).
+
+    Settings: ``names`` maps MatrixSymbol names to code (and scalar Symbols to code, for
+    elementwise bodies); ``summed`` prints the sum over all rows of the expression.
+    """
+
+    printmethod = "_batched_numpycode"
+    _default_settings = {**NumPyPrinter._default_settings, "names": {}, "summed": False,
+                         "strict": True}
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self._names = dict(self._settings["names"])
+
+    def doprint(self, expr, assign_to=None):
+        if self._settings["summed"] and self._is_vector(expr) and not isinstance(expr, sp.MatMul):
+            # sum over rows r of g_r: a column sum of the stacked 2-D array
+            inner = self.__class__({**self._settings, "summed": False})
+            return f"{_paren(inner.doprint(expr))}.sum(axis=0)"
+        return super().doprint(expr, assign_to)
+
+    # ------------------------------------------------------------ leaves
+
+    def _lookup(self, name: str, what: str) -> str:
+        if name not in self._names:
+            known = ", ".join(sorted(self._names)) or "none"
+            raise NotImplementedError(f"no array name for {what} {name!r} (known: {known})")
+        return self._names[name]
+
+    def _print_MatrixSymbol(self, expr):
+        return self._lookup(expr.name, "matrix symbol")
+
+    def _print_Symbol(self, expr):
+        if expr.name in self._names:
+            return self._names[expr.name]
+        raise NotImplementedError(f"no code name for scalar symbol {expr.name!r}")
+
+    _print_Dummy = _print_Symbol
+
+    # ------------------------------------------------------------ batched matrix algebra
+
+    @staticmethod
+    def _is_vector(expr) -> bool:
+        return isinstance(expr, sp.MatrixExpr) and expr.shape[1] == 1
+
+    def _transposed_param(self, expr) -> str:
+        """Code for A^T where A is a matrix acting from the left on a column vector."""
+        if isinstance(expr, sp.Transpose) and isinstance(expr.arg, sp.MatrixSymbol):
+            return self._print(expr.arg)
+        if isinstance(expr, sp.MatrixSymbol):
+            return f"{self._print(expr)}.T"
+        raise NotImplementedError(f"cannot print {expr} as a matrix acting on batched rows")
+
+    def _print_MatMul(self, expr):
+        coeff, factors = expr.as_coeff_matrices()
+        if self._settings["summed"] and len(factors) == 2 and self._is_vector(factors[0]) \
+                and isinstance(factors[1], sp.Transpose) and self._is_vector(factors[1].arg):
+            # sum over rows r of u_r v_r^T = U^T V with U, V stacking the rows: one GEMM
+            code = f"{_paren(self._print(factors[0]))}.T @ {_paren(self._print(factors[1].arg))}"
+        elif self._settings["summed"]:
+            raise NotImplementedError(f"summed printing supports g and g * h.T, got {expr}")
+        elif len(factors) == 2 and isinstance(factors[0], sp.DiagMatrix) \
+                and self._is_vector(factors[1]):
+            # diag(d) g = d * g, elementwise
+            d, g = factors[0].args[0], factors[1]
+            if isinstance(d, ElementwiseApplyFunction) and d.function.expr == 1:
+                code = self._print(g)  # diag(1) g = g (identity activation)
+            else:
+                code = f"{_paren(self._print(d))} * {_paren(self._print(g))}"
+        elif self._is_vector(factors[-1]) and all(
+                isinstance(f, (sp.MatrixSymbol, sp.Transpose)) for f in factors[:-1]):
+            # (A B v)^T = v^T B^T A^T
+            parts = [_paren(self._print(factors[-1]))]
+            parts += [self._transposed_param(f) for f in reversed(factors[:-1])]
+            code = " @ ".join(parts)
+        else:
+            raise NotImplementedError(f"cannot print matrix product {expr} in batched layout")
+        if coeff == 1:
+            return code
+        if coeff == -1:
+            return f"-{_paren(code)}"
+        return f"{self._print(coeff)} * {_paren(code)}"
+
+    def _print_MatAdd(self, expr):
+        if self._settings["summed"]:
+            raise NotImplementedError(f"summed printing of a sum {expr}: print each term")
+        plus, minus = [], []
+        for term in sorted(expr.args, key=_term_order):
+            coeff = term.as_coeff_mmul()[0] if isinstance(term, sp.MatMul) else sp.Integer(1)
+            if coeff.is_number and coeff < 0:
+                minus.append(self._print(-term))
+            else:
+                plus.append(self._print(term))
+        code = " + ".join(plus) if plus else "0"
+        for m in minus:
+            code += f" - {_paren(m)}"
+        return code
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        """f applied to every entry: the Lambda body printed with the argument's code."""
+        z, body = expr.function.variables[0], expr.function.expr
+        arg = _paren(self._print(expr.expr))
+        sub = self.__class__({**self._settings, "names": {**self._names, z.name: arg}})
+        return sub._print(body)
+
+    def _print_Transpose(self, expr):
+        raise NotImplementedError(f"a bare transpose {expr} has no batched form")
+
+    def _print_DiagMatrix(self, expr):
+        raise NotImplementedError(f"diag(...) {expr} is printed only as a factor of d * g")
+
+    def _print_MatrixBase(self, expr):
+        raise NotImplementedError("explicit matrices are not printed in batched layout")
+
+    def _print_not_supported(self, expr):
+        raise NotImplementedError(f"BatchedNumPyPrinter cannot print {type(expr).__name__}: {expr}")
+
+    def emptyPrinter(self, expr):
+        raise NotImplementedError(f"BatchedNumPyPrinter cannot print {type(expr).__name__}: {expr}")
+
+    # ------------------------------------------------------------ scalar elementwise bodies
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.as_base_exp()
+        if exp == -1 and isinstance(base, sp.Add) and len(base.args) == 2 and 1 in base.args:
+            other = [a for a in base.args if a != 1][0]
+            if isinstance(other, sp.exp):
+                # 1/(1 + exp(u)) = exp(-log(1 + exp(u))): no overflow for large u
+                return f"numpy.exp(-numpy.logaddexp(0, {self._print(other.args[0])}))"
+        if exp == -1:
+            return f"1 / {self.parenthesize(base, precedence(expr))}"
+        if exp.is_Integer and exp > 0:
+            return f"{self.parenthesize(base, precedence(expr))}**{int(exp)}"
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_Relational(self, expr):
+        ops = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+        if expr.rel_op not in ops:
+            raise NotImplementedError(f"relation {expr.rel_op}")
+        return f"({self._print(expr.lhs)} {ops[expr.rel_op]} {self._print(expr.rhs)})"
+
+    def _print_Piecewise(self, expr):
+        """Piecewise((e, c), (0, True)) -> c * e: the boolean mask keeps the dtype of e."""
+        if len(expr.args) == 2 and expr.args[1].cond == sp.true and expr.args[1].expr == 0:
+            e, c = expr.args[0]
+            cond = self._print(c)
+            return cond if e == 1 else f"{cond} * {self.parenthesize(e, precedence(sp.Mul(2, e)))}"
+        raise NotImplementedError(f"Piecewise with more than one nonzero branch: {expr}")
+
+
+def print_batched(expr, names: dict[str, str], summed: bool = False) -> str:
+    """Print ``expr`` for row-batched arrays named by ``names`` (see ``BatchedNumPyPrinter``)."""
+    return BatchedNumPyPrinter({"names": names, "summed": summed}).doprint(expr)

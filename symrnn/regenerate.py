@@ -1,0 +1,87 @@
+"""Regenerate every committed generated file: ``python -m symrnn.regenerate [--check]``.
+
+``outputs()`` lists (relative path, producer) pairs; a producer returns the file's text and
+must be deterministic (no timestamp, no version, nothing set-ordered). Another emitter adds
+its files by appending a pair to ``outputs()`` (e.g. the LaTeX document).
+
+``--check`` (and ``check()``, used by the freshness test) renders everything into a temporary
+folder, compares with the committed files and reports a unified diff for each difference;
+without it, the committed files are rewritten (atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .io import write_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def outputs() -> list[tuple[str, Callable[[], str]]]:
+    """(path relative to the repository root, producer) for every committed output."""
+    from .emit_numpy import codegen_command, emit_numpy, module_filename
+    from .spec import RNNSpec
+
+    def numpy_module(spec: RNNSpec, form: str) -> tuple[str, Callable[[], str]]:
+        path = f"generated/{module_filename(spec, form)}"
+        return path, lambda: emit_numpy(spec, form,
+                                        command=codegen_command(spec, form, "generated"))
+
+    return [
+        numpy_module(RNNSpec(), "loop"),
+        numpy_module(RNNSpec(tau=3), "unrolled"),
+    ]
+
+
+def regenerate(root: Path | str, only: list[str] | None = None) -> list[Path]:
+    """Write every output under ``root``; return the paths written."""
+    root = Path(root)
+    written = []
+    for rel, produce in outputs():
+        if only is None or rel in only:
+            written.append(write_atomic(root / rel, produce(), force=True))
+    return written
+
+
+def check(root: Path | str = ROOT) -> list[str]:
+    """Unified diffs between the files under ``root`` and a fresh regeneration (empty: fresh)."""
+    root = Path(root)
+    diffs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        regenerate(tmp)
+        for rel, _ in outputs():
+            new = (Path(tmp) / rel).read_text(encoding="utf-8")
+            path = root / rel
+            old = path.read_text(encoding="utf-8") if path.exists() else ""
+            if old != new:
+                diffs.append("".join(difflib.unified_diff(
+                    old.splitlines(keepends=True), new.splitlines(keepends=True),
+                    fromfile=f"committed/{rel}", tofile=f"regenerated/{rel}")) or
+                    f"{rel}: differs\n")
+    return diffs
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m symrnn.regenerate", description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true",
+                   help="do not write; print a unified diff per stale file and exit 1")
+    p.add_argument("--root", default=str(ROOT), help="repository root (default: this checkout)")
+    args = p.parse_args(argv)
+    if args.check:
+        diffs = check(args.root)
+        sys.stdout.write("".join(diffs))
+        print(f"{len(diffs)} stale generated file(s)" if diffs else "generated files are fresh")
+        return 1 if diffs else 0
+    for path in regenerate(args.root):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
