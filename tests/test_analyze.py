@@ -218,3 +218,17 @@ def test_cli_exit_code_in_a_real_process(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path,
                        env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).parents[1])})
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "max-lag" in p.stderr
+
+
+def test_committed_default_outputs_are_fresh(tmp_path):
+    """generated/analysis/ (text files) equals a fresh default run; the figures depend on the
+    installed matplotlib and are checked for determinism above, not against the commit."""
+    import difflib
+    from pathlib import Path
+
+    committed = Path(__file__).parents[1] / "generated" / "analysis"
+    assert main(["analyze", "--out", str(tmp_path)]) == 0
+    for name in ("summary.txt", "rates.json", "analysis.tex"):
+        old, new = (committed / name).read_text(), (tmp_path / name).read_text()
+        assert old == new, "".join(difflib.unified_diff(
+            old.splitlines(True), new.splitlines(True), f"committed/{name}", f"fresh/{name}"))
