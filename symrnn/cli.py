@@ -37,6 +37,32 @@ def _positive(name: str, limit: int):
     return parse
 
 
+def nonnegative(name: str, limit: int = 2**32 - 1):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
+        if not 0 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"{name} must be in 0..{limit}, got {value}")
+        return value
+    return parse
+
+
+def output_path(name: str):
+    """A path for output: not empty, and no control characters (a newline in a path would
+    end up in the regenerate command that generated files carry in their header)."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{name} must not be empty")
+        bad = next((ch for ch in text if ord(ch) < 32 or ord(ch) == 127), None)
+        if bad is not None:
+            raise argparse.ArgumentTypeError(f"{name} must not contain control characters "
+                                             f"(found {bad!r}); rename the folder")
+        return text
+    return parse
+
+
 def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3) -> None:
     """The options that make an ``RNNSpec``; shared by every subcommand."""
     p.add_argument("--tau", type=_positive("--tau", LIMITS["tau"]), default=tau_default,
@@ -85,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as e:  # e.g. the disk filled up or a folder vanished while writing
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"symrnn: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("symrnn: interrupted", file=sys.stderr)
         return 130

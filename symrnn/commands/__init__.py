@@ -1,5 +1,5 @@
 """Subcommands: each module has ``register(subparsers)`` that adds its parser and handler."""
 
-from . import codegen, latex, verify
+from . import codegen, latex, run, verify
 
-REGISTRY = [verify.register, codegen.register, latex.register]
+REGISTRY = [run.register, verify.register, codegen.register, latex.register]
