@@ -84,6 +84,15 @@ def spec_from_args(args: argparse.Namespace) -> RNNSpec:
                    activation=args.activation, loss=args.loss)
 
 
+def require_document_spec(spec: RNNSpec) -> None:
+    """The document writes the chain rule along the paths from L(t) to the parameters;
+    with softmax over one class there is none (y^ = 1, L(t) = 0)."""
+    if spec.loss == "softmax-ce" and spec.n_out == 1:
+        raise UsageError("--outputs 1 with --loss softmax-ce: the softmax of one class is "
+                         "always 1, so every L(t) is 0 and there is no gradient to write; "
+                         "use --outputs 2 or more, or --loss mse or bce")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symrnn", description=__doc__.splitlines()[0],
                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -118,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("symrnn: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: still one line (SYMRNN_DEBUG=1 shows the traceback)
+        import os
+        if os.environ.get("SYMRNN_DEBUG"):
+            raise
+        print(f"symrnn: internal error: {type(e).__name__}: {e} (please report it; "
+              f"SYMRNN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

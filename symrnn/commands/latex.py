@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..cli import UsageError, add_spec_options, spec_from_args
+from ..cli import UsageError, add_spec_options, require_document_spec, spec_from_args
 from ..document import FORMATS, LatexError, compile_pdf, pdflatex_path, to_latex
 from ..io import check_writable, write_atomic
 
@@ -61,6 +61,7 @@ def run(args) -> int:
         if pdf_path == args.out:
             raise UsageError(f"--out {args.out} would be overwritten by the PDF; use a .tex name")
     spec = spec_from_args(args)
+    require_document_spec(spec)
     if args.out is not None:
         check_writable(args.out, args.force)
         if pdf_path is not None:

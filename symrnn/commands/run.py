@@ -45,11 +45,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..cli import spec_from_args
+    from ..cli import require_document_spec, spec_from_args
     from ..pipeline import run_pipeline
     from ..progress import progress_for
 
     spec = spec_from_args(args)
+    require_document_spec(spec)
     forms = FORMS if args.form == "both" else (args.form,)
     start = time.perf_counter()
     with progress_for("symrnn run", quiet=args.quiet) as tick:
