@@ -94,9 +94,14 @@ def require_document_spec(spec: RNNSpec) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="symrnn", description=__doc__.splitlines()[0],
+    parser = _Parser(prog="symrnn", description="Symbolic BPTT for the vanilla RNN of Goodfellow "
+                     "et al., ch. 10: derive, certify the note's formulas, emit NumPy and LaTeX.",
                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog="example:\n  symrnn run            # the whole job on the note's example")
+                     epilog="examples:\n"
+                            "  symrnn run                 # the whole job on the note's example\n"
+                            "  symrnn run --tau 8 --json  # 8 steps, summary as JSON\n"
+                            "  symrnn verify --tau 64     # certify only\n"
+                            "  symrnn COMMAND --help      # options of one command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     from . import commands

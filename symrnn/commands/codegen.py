@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -15,7 +16,11 @@ def register(subparsers) -> None:
         "codegen", help="emit NumPy code for forward, loss and BPTT gradients",
         description="Emit a Python module that imports only NumPy and offers forward, loss "
                     "and loss_and_grad for batched inputs. The loop form works for any tau; "
-                    "the unrolled form is straight-line code for --tau.")
+                    "the unrolled form is straight-line code for --tau.",
+        epilog="examples:\n"
+               "  symrnn codegen --form loop --out generated\n"
+               "  symrnn codegen --form unrolled --tau 5 --activation relu > rnn.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p)
     p.add_argument("--form", choices=FORMS, default="loop",
                    help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")

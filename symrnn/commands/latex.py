@@ -3,6 +3,7 @@ compiled to PDF) or Markdown with KaTeX/MathJax math."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -18,7 +19,11 @@ def register(subparsers) -> None:
         "latex", help="write the derivation and certificate as LaTeX or Markdown",
         description="Write the forward pass, BPTT in matrix form with the certificate's "
                     "verdicts, the note's chain-rule expansions and the adjoint recursion "
-                    "for the chosen tau, in the textbook's notation.")
+                    "for the chosen tau, in the textbook's notation.",
+        epilog="examples:\n"
+               "  symrnn latex --standalone --out bptt.tex --pdf\n"
+               "  symrnn latex --tau 4 --out bptt.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p)
     p.add_argument("--out", type=Path, default=None,
                    help="output file (default: standard output)")
