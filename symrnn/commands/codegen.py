@@ -11,7 +11,7 @@ from ..io import write_atomic
 
 
 def register(subparsers) -> None:
-    from ..cli import add_spec_options
+    from ..cli import add_spec_options, output_path
     p = subparsers.add_parser(
         "codegen", help="emit NumPy code for forward, loss and BPTT gradients",
         description="Emit a Python module that imports only NumPy and offers forward, loss "
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     add_spec_options(p)
     p.add_argument("--form", choices=FORMS, default="loop",
                    help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", metavar="DIR", type=output_path("--out"),
                    help="folder to write the module to (default: print it on stdout)")
     p.add_argument("--force", action="store_true",
                    help="overwrite a file that symrnn did not generate")
