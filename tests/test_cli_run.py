@@ -223,3 +223,45 @@ def test_help_shows_an_example(argv, example, capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "example" in out and example in out
+
+
+# ---------------------------------------------------------------- progress on a terminal only
+
+def _run_with_stderr_on_a_terminal(tmp_path, *argv):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from cli_support import env
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "symrnn", *argv], cwd=tmp_path, env=env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out = proc.stdout.read().decode()
+    proc.wait(timeout=60)
+    os.close(master)
+    return proc.returncode, out, seen.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_progress_on_a_terminal_and_json_stays_pure(tmp_path, quiet):
+    argv = ["run", "--tau", "1", "--form", "loop", "--no-pdf", "--json", "--out", "t"]
+    code, out, terminal = _run_with_stderr_on_a_terminal(tmp_path, *argv,
+                                                         *(["--quiet"] if quiet else []))
+    assert code == 0
+    assert json.loads(out)["ok"] is True
+    if quiet:
+        assert terminal == ""
+    else:
+        assert "symrnn run: " in terminal  # the spinner, on the terminal only
