@@ -37,6 +37,32 @@ def _positive(name: str, limit: int):
     return parse
 
 
+def nonnegative(name: str, limit: int = 2**32 - 1):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
+        if not 0 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"{name} must be in 0..{limit}, got {value}")
+        return value
+    return parse
+
+
+def output_path(name: str):
+    """A path for output: not empty, and no control characters (a newline in a path would
+    end up in the regenerate command that generated files carry in their header)."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{name} must not be empty")
+        bad = next((ch for ch in text if ord(ch) < 32 or ord(ch) == 127), None)
+        if bad is not None:
+            raise argparse.ArgumentTypeError(f"{name} must not contain control characters "
+                                             f"(found {bad!r}); rename the folder")
+        return text
+    return parse
+
+
 def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3) -> None:
     """The options that make an ``RNNSpec``; shared by every subcommand."""
     p.add_argument("--tau", type=_positive("--tau", LIMITS["tau"]), default=tau_default,
@@ -58,10 +84,24 @@ def spec_from_args(args: argparse.Namespace) -> RNNSpec:
                    activation=args.activation, loss=args.loss)
 
 
+def require_document_spec(spec: RNNSpec) -> None:
+    """The document writes the chain rule along the paths from L(t) to the parameters;
+    with softmax over one class there is none (y^ = 1, L(t) = 0)."""
+    if spec.loss == "softmax-ce" and spec.n_out == 1:
+        raise UsageError("--outputs 1 with --loss softmax-ce: the softmax of one class is "
+                         "always 1, so every L(t) is 0 and there is no gradient to write; "
+                         "use --outputs 2 or more, or --loss mse or bce")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="symrnn", description=__doc__.splitlines()[0],
+    parser = _Parser(prog="symrnn", description="Symbolic BPTT for the vanilla RNN of Goodfellow "
+                     "et al., ch. 10: derive, certify the note's formulas, emit NumPy and LaTeX.",
                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog="example:\n  symrnn run            # the whole job on the note's example")
+                     epilog="examples:\n"
+                            "  symrnn run                 # the whole job on the note's example\n"
+                            "  symrnn run --tau 8 --json  # 8 steps, summary as JSON\n"
+                            "  symrnn verify --tau 64     # certify only\n"
+                            "  symrnn COMMAND --help      # options of one command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     from . import commands
@@ -85,9 +125,20 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as e:  # e.g. the disk filled up or a folder vanished while writing
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"symrnn: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("symrnn: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: still one line (SYMRNN_DEBUG=1 shows the traceback)
+        import os
+        if os.environ.get("SYMRNN_DEBUG"):
+            raise
+        print(f"symrnn: internal error: {type(e).__name__}: {e} (please report it; "
+              f"SYMRNN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

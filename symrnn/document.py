@@ -365,6 +365,8 @@ def expansion_display(graph: Graph, step: int, param: str) -> tuple[Display, lis
     ks = [p[-2][1] for p in paths]  # the step of the h that uses the parameter directly
     if len(terms) > MAX_WRITTEN:
         terms = terms[:3] + [r"\vdots"] + terms[-2:]
+    if not terms:  # no path: L(step) does not depend on param (softmax over one class)
+        terms = ["0"]
     chunks = [terms[0]] + [("+ " + t) if t != r"\vdots" else t for t in terms[1:]]
     lhs = partial_latex(f"L^{{({step})}}", base_latex(param))
     return Display([Row(lhs, chunks)]), ks

@@ -39,8 +39,24 @@ def check_writable(path: Path, force: bool = False) -> None:
     probe = parent
     while not probe.exists():
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise OutputError(f"cannot write to {parent}: not a writable directory")
+    if not probe.is_dir():
+        raise OutputError(f"cannot write to {parent}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK) or not _can_create_in(probe):
+        raise OutputError(f"cannot write to {parent}: {probe} is not a writable folder")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Try it: os.access says yes to root even on read-only or virtual file systems."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".symrnn-probe.", suffix=".tmp", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    return True
 
 
 def write_atomic(path: Path | str, data: str | bytes, force: bool = False) -> Path:

@@ -1,5 +1,5 @@
 """Subcommands: each module has ``register(subparsers)`` that adds its parser and handler."""
 
-from . import analyze, codegen, latex, verify
+from . import analyze, codegen, latex, run, verify
 
-REGISTRY = [verify.register, codegen.register, latex.register, analyze.register]
+REGISTRY = [run.register, verify.register, codegen.register, latex.register, analyze.register]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -10,16 +11,20 @@ from ..io import write_atomic
 
 
 def register(subparsers) -> None:
-    from ..cli import add_spec_options
+    from ..cli import add_spec_options, output_path
     p = subparsers.add_parser(
         "codegen", help="emit NumPy code for forward, loss and BPTT gradients",
         description="Emit a Python module that imports only NumPy and offers forward, loss "
                     "and loss_and_grad for batched inputs. The loop form works for any tau; "
-                    "the unrolled form is straight-line code for --tau.")
+                    "the unrolled form is straight-line code for --tau.",
+        epilog="examples:\n"
+               "  symrnn codegen --form loop --out generated\n"
+               "  symrnn codegen --form unrolled --tau 5 --activation relu > rnn.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p)
     p.add_argument("--form", choices=FORMS, default="loop",
                    help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", metavar="DIR", type=output_path("--out"),
                    help="folder to write the module to (default: print it on stdout)")
     p.add_argument("--force", action="store_true",
                    help="overwrite a file that symrnn did not generate")

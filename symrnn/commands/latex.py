@@ -3,10 +3,11 @@ compiled to PDF) or Markdown with KaTeX/MathJax math."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-from ..cli import UsageError, add_spec_options, spec_from_args
+from ..cli import UsageError, add_spec_options, require_document_spec, spec_from_args
 from ..document import (FORMATS, LatexError, compile_pdf, latex_command, pdflatex_path,
                         to_latex)
 from ..io import check_writable, write_atomic
@@ -19,7 +20,11 @@ def register(subparsers) -> None:
         "latex", help="write the derivation and certificate as LaTeX or Markdown",
         description="Write the forward pass, BPTT in matrix form with the certificate's "
                     "verdicts, the note's chain-rule expansions and the adjoint recursion "
-                    "for the chosen tau, in the textbook's notation.")
+                    "for the chosen tau, in the textbook's notation.",
+        epilog="examples:\n"
+               "  symrnn latex --standalone --out bptt.tex --pdf\n"
+               "  symrnn latex --tau 4 --out bptt.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p)
     p.add_argument("--out", type=Path, default=None,
                    help="output file (default: standard output)")
@@ -65,6 +70,7 @@ def run(args) -> int:
         if pdf_path == args.out:
             raise UsageError(f"--out {args.out} would be overwritten by the PDF; use a .tex name")
     spec = spec_from_args(args)
+    require_document_spec(spec)
     if args.out is not None:
         check_writable(args.out, args.force)
         if pdf_path is not None:
