@@ -122,8 +122,19 @@ def compose(graph: Graph, expr: sp.Expr) -> sp.Expr:
     """
     full: dict[sp.Symbol, sp.Expr] = {}
     for s in graph.order:
-        full[s] = graph.defs[s].xreplace(full)
-    return sp.sympify(expr).xreplace(full)
+        full[s] = _point_derivatives(graph.defs[s]).xreplace(full)
+    return _point_derivatives(sp.sympify(expr)).xreplace(full)
+
+
+def _point_derivatives(expr: sp.Expr) -> sp.Expr:
+    """phi'(a) as Subs(d phi(z)/dz, z, a), so that a can be replaced by an expression."""
+    def point(d: sp.Derivative) -> sp.Expr:
+        (var, n), = d.variable_count
+        z = sp.Dummy("z", real=True)
+        return sp.Subs(sp.Derivative(d.expr.xreplace({var: z}), (z, n)), z, var)
+
+    return expr.replace(lambda e: isinstance(e, sp.Derivative) and len(e.variable_count) == 1
+                        and e.variable_count[0][0].is_Symbol, point)
 
 
 @dataclass(frozen=True)
