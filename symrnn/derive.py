@@ -11,6 +11,8 @@ against the element-level adjoints before it is returned.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import random
 import re
 from collections import defaultdict
@@ -111,8 +113,26 @@ class _Partials:
         return self.cache[key].xreplace(back)
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """SymPy builds millions of small objects that live to the end; the cyclic collector
+    would rescan them again and again (a cost that grows faster than tau)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def derive(graph: Graph, seeds: dict[int, sp.Expr] | None = None) -> Derivation:
     """Reverse-mode chain rule over ``graph``; ``seeds`` weights L(t) (default: L = sum L(t))."""
+    with gc_paused():
+        return _derive(graph, seeds)
+
+
+def _derive(graph: Graph, seeds: dict[int, sp.Expr] | None) -> Derivation:
     consumers: dict[sp.Symbol, list[sp.Symbol]] = defaultdict(list)
     for c in graph.order:
         for s in sorted(graph.defs[c].free_symbols, key=lambda v: v.name):
