@@ -41,7 +41,9 @@ SATURATION = 0.1
 #: max_lag 500 keeps a linear RNN at radius 3 finite (3^520 < 1e308) in the forward pass.
 LIMITS = {"max_lag": 500, "hidden": 1024}
 DEFAULTS = {"max_lag": 100, "hidden": 32, "seed": 0, "sequences": 8, "inputs": 8, "burn_in": 20}
-FILES = ("gradient_flow.png", "gradient_flow.svg", "summary.txt", "rates.json", "analysis.tex")
+#: The plot's file name; documents refer to it relative to themselves.
+GRAPHICS = "gradient_flow.png"
+FILES = (GRAPHICS, "gradient_flow.svg", "summary.txt", "rates.json", "analysis.tex")
 
 Claim = Callable[[sp.Matrix, sp.Matrix, Callable[[sp.Expr], sp.Expr]], sp.Matrix]
 
@@ -408,6 +410,31 @@ def plot(result: Analysis):
     return fig
 
 
+#: Settings under which the figure is drawn (deterministic SVG ids, paths as drawn).
+_RC = {"svg.hashsalt": "symrnn", "svg.fonttype": "path", "path.simplify": True}
+
+
+def _png(fig) -> bytes:
+    """The PNG of ``fig``, with the marker in its metadata (``symrnn.io.is_generated``)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": MARKER})
+    return buf.getvalue()
+
+
+def figure_png(result: Analysis) -> bytes:
+    """The PNG of the plot alone (the same bytes as ``figure_bytes(result)["png"]``)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context(_RC):
+        fig = plot(result)
+        try:
+            return _png(fig)
+        finally:
+            plt.close(fig)
+
+
 def figure_bytes(result: Analysis) -> dict[str, bytes]:
     """PNG and SVG of the plot, byte-for-byte deterministic (no dates, versions or random ids)."""
     import matplotlib
@@ -415,13 +442,10 @@ def figure_bytes(result: Analysis) -> dict[str, bytes]:
     import matplotlib.pyplot as plt
 
     out = {}
-    with matplotlib.rc_context({"svg.hashsalt": "symrnn", "svg.fonttype": "path",
-                                "path.simplify": True}):
+    with matplotlib.rc_context(_RC):
         fig = plot(result)
         try:
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=110, metadata={"Software": MARKER})
-            out["png"] = buf.getvalue()
+            out["png"] = _png(fig)
             buf = io.BytesIO()
             fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": MARKER,
                                                      "Format": None, "Type": None})

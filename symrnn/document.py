@@ -24,8 +24,8 @@ from .derive import dphi_vector, matrix_equations
 from .functions import ACTIVATIONS, LOSSES
 from .graph import Graph, unroll
 from .io import MARKER
-from .latex import (STEP, base_latex, check_math, escape_text, latex, node_latex, partial_latex,
-                    split_name, step_offset)
+from .latex import (STEP, base_latex, check_graphics, check_math, escape_text, grad_latex, latex,
+                    node_latex, partial_latex, split_name, step_offset)
 from .spec import RNNSpec
 from .templating import render
 
@@ -621,8 +621,104 @@ def context(spec: RNNSpec, fmt: str = "tex", certificate=None) -> dict:
     }
 
 
+# ---------------------------------------------------------------- gradient flow (issue 6)
+
+def _analysis_result(analysis):
+    """``True`` -> the analysis with ``symrnn analyze``'s defaults (seed 0, deterministic);
+    an ``Analysis`` is used as given."""
+    from .analyze import Analysis, analyze
+    if analysis is True:
+        return analyze()
+    if isinstance(analysis, Analysis):
+        return analysis
+    raise TypeError(f"analysis must be True, False or an Analysis, got {type(analysis).__name__}")
+
+
+def analysis_context(spec: RNNSpec, result, fmt: str = "tex", graphics: str | None = None
+                     ) -> dict:
+    """The section "Gradient flow: why tanh and not ReLU?": the Jacobian product in the
+    document's notation, phi' of each measured activation (``sympy.diff``, checked exactly
+    against the unrolled graph by ``symrnn.analyze``), the plot (when ``graphics`` names the
+    PNG next to the document) and the fitted per-step factors of ``result``."""
+    from .analyze import CONCRETE, DEFAULTS, dphi
+
+    n = spec.n_hidden
+    W = sp.MatrixSymbol("W", n, n)
+    h = lambda t: node_latex("h", t)
+    diag_w = lambda s: latex(sp.DiagMatrix(dphi_vector(s, "j")) * W)
+    prod = r"\prod_{j=k+1}^{t} "
+    rows = [Row(partial_latex(h("t"), h("k")), [prod + partial_latex(h("j"), h("j-1"))]),
+            Row("", ["= " + prod + diag_w(RNNSpec(tau=1, n_hidden=n, activation="phi"))])]
+    if spec.activation != "phi":  # this document's activation, as the BPTT section writes it
+        rows.append(Row("", ["= " + prod + diag_w(spec)],
+                        note=rf"\phi = {check_math(ACTIVATIONS[spec.activation].latex, 'phi')}"))
+    rows[-1].gap = True
+    rows.append(Row(grad_latex("h", "k", "L^{(t)}"),
+                    [rf"\left({partial_latex(h('t'), h('k'))}\right)^{{\top}} "
+                     + grad_latex("h", "t", "L^{(t)}")]))
+    product = Display(rows)
+
+    checks = {c.activation: c for c in result.checks}
+    acts = [a for a in CONCRETE if any(c.activation == a for c in result.curves)]
+    a = sp.Symbol("a")
+    dphis = Display([Row(rf"\phi = {check_math(ACTIVATIONS[name].latex, name)}",
+                         [rf"\phi'(a) = " + check_math(sp.latex(dphi(name)(a)), name)],
+                         rel=r"\implies") for name in acts])
+    n_checked = sum(checks[x].ok for x in acts if x in checks)
+
+    table = []
+    for label in result.labels:
+        curve = result.curve(acts[0], label)
+        rho = rf"\rho = {curve.radius:.2f}"
+        table.append({"rho": rho, "random": label == "random",
+                      "factors": [f"{result.curve(x, label).factor:.3f}" for x in acts]})
+
+    # what the numbers say about tanh against ReLU, worded from the numbers themselves
+    facts = None
+    if "tanh" in acts and "relu" in acts:
+        top = max(result.labels, key=lambda l: result.curve("tanh", l).radius)
+        t, r = result.curve("tanh", top), result.curve("relu", top)
+        by_radius = sorted(result.labels, key=lambda l: result.curve("tanh", l).radius)
+        below = [l for l in by_radius
+                 if result.curve("tanh", l).factor < result.curve("relu", l).factor]
+        vanish = [l for l in by_radius if result.curve("tanh", l).factor < 1]
+        facts = {
+            "rho_top": f"{t.radius:.2f}",
+            "tanh_factor": f"{t.factor:.3f}", "relu_factor": f"{r.factor:.3f}",
+            "tanh_max_h": f"{max(c.max_abs_h for c in result.curves if c.activation == 'tanh'):.3g}",
+            "relu_max_h": _sci(r.max_abs_h),
+            "tanh_saturated": f"{100 * t.saturated:.0f}" if t.saturated is not None else None,
+            "tanh_below_everywhere": len(below) == len(result.labels),
+            "tanh_below": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in below),
+            "tanh_vanishes": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in vanish),
+        }
+    return {
+        "product": product,
+        "dphis": dphis,
+        "n_acts": len(acts),
+        "n_checked": n_checked,
+        "graphics": None if graphics is None else check_graphics(graphics),
+        "acts": [escape_text(x, fmt) for x in acts],
+        "table": table,
+        "facts": facts,
+        "hidden": result.hidden,
+        "max_lag": result.max_lag,
+        "seed": result.seed,
+        "sequences": DEFAULTS["sequences"],
+    }
+
+
+def _sci(x: float) -> str:
+    """A number in math: 2.88e+24 -> 2.88 \\times 10^{24}."""
+    text = f"{x:.3g}"
+    if "e" not in text:
+        return text
+    mant, exp = text.split("e")
+    return rf"{mant} \times 10^{{{int(exp)}}}"
+
+
 def latex_command(spec: RNNSpec, fmt: str = "tex", standalone: bool = False,
-                  out: str | None = None) -> str:
+                  out: str | None = None, analysis: bool = False) -> str:
     """The CLI command that writes this document (only the options that differ from defaults)."""
     words = ["symrnn", "latex"]
     default = RNNSpec()
@@ -634,21 +730,36 @@ def latex_command(spec: RNNSpec, fmt: str = "tex", standalone: bool = False,
         words += ["--format", fmt]
     if standalone:
         words.append("--standalone")
+    if analysis:
+        words.append("--analysis")
     if out is not None:
         words += ["--out", out]
     return " ".join(words)
 
 
 def to_latex(spec: RNNSpec, standalone: bool = False, fmt: str = "tex", certificate=None,
-             command: str | None = None) -> str:
+             command: str | None = None, analysis=False,
+             graphics: str | None = "gradient_flow.png") -> str:
     """The document for ``spec``: a fragment to ``\\input`` (default), a complete article
     (``standalone``), or Markdown with ``$$`` math (``fmt="md"``). Deterministic: the same
     spec gives the same bytes. ``command`` is written in the header as the way to regenerate
-    the file (default: the ``symrnn latex`` command for these options)."""
+    the file (default: the ``symrnn latex`` command for these options).
+
+    ``analysis`` (default off) adds the section "Gradient flow: why tanh and not ReLU?":
+    ``True`` runs ``symrnn.analyze.analyze()`` with its defaults (seed 0), or pass an
+    ``Analysis``. ``graphics`` is the plot's file name next to the document (write it with
+    ``symrnn.analyze.figure_png``); ``None`` leaves the plot out."""
     if not isinstance(spec, RNNSpec):
         raise TypeError(f"spec must be an RNNSpec, got {type(spec).__name__}")
+    if analysis is not False and analysis is not None:
+        result = _analysis_result(analysis)
+        ctx_analysis = analysis_context(spec, result, fmt, graphics)
+    else:
+        ctx_analysis = None
     ctx = context(spec, fmt, certificate)
-    ctx["command"] = " ".join((command or latex_command(spec, fmt, standalone)).split())
+    ctx["analysis"] = ctx_analysis
+    ctx["command"] = " ".join((command or latex_command(spec, fmt, standalone,
+                                                        analysis=ctx_analysis is not None)).split())
     ctx["command"] = ctx["command"].replace("-->", "- ->")  # it sits in an HTML comment in .md
     if fmt == "md":
         if standalone:
@@ -668,12 +779,20 @@ def pdflatex_path() -> str | None:
     return shutil.which("pdflatex")
 
 
-def compile_pdf(tex: str, timeout: float = 120.0) -> bytes:
+def compile_pdf(tex: str, timeout: float = 120.0, files: dict[str, bytes] | None = None
+                ) -> bytes:
     """Compile a standalone document with pdflatex in a temporary folder; return the PDF.
 
+    ``files`` are copied into that folder first (e.g. ``{"gradient_flow.png": png}`` for
+    ``\\includegraphics``); their names must pass ``symrnn.latex.check_graphics``.
     No shell escape, files readable only below the current folder (openin_any=p), stops at the
     first error; a reproducible PDF (SOURCE_DATE_EPOCH fixed).
     """
+    files = dict(files or {})
+    for name, data in files.items():
+        check_graphics(name)
+        if not isinstance(data, bytes):
+            raise TypeError(f"file {name!r}: give its content as bytes")
     exe = pdflatex_path()
     if exe is None:
         raise LatexError("pdflatex not found: install TeX Live (Debian: apt-get install "
@@ -682,6 +801,8 @@ def compile_pdf(tex: str, timeout: float = 120.0) -> bytes:
            "FORCE_SOURCE_DATE": "1", "shell_escape": "f"}
     with tempfile.TemporaryDirectory(prefix="symrnn-tex-") as tmp:
         Path(tmp, "doc.tex").write_text(tex, encoding="utf-8")
+        for name, data in files.items():
+            Path(tmp, name).write_bytes(data)
         cmd = [exe, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"]
         for _ in range(3):  # longtable may ask for a second run
             try:
@@ -699,7 +820,7 @@ def compile_pdf(tex: str, timeout: float = 120.0) -> bytes:
         return Path(tmp, "doc.pdf").read_bytes()
 
 
-def compile_log_problems(tex: str) -> list[str]:
+def compile_log_problems(tex: str, files: dict[str, bytes] | None = None) -> list[str]:
     """Overfull boxes and warnings pdflatex reports for ``tex`` (for tests)."""
     exe = pdflatex_path()
     if exe is None:
@@ -707,6 +828,8 @@ def compile_log_problems(tex: str) -> list[str]:
     env = {**os.environ, "openin_any": "p", "openout_any": "p"}
     with tempfile.TemporaryDirectory(prefix="symrnn-tex-") as tmp:
         Path(tmp, "doc.tex").write_text(tex, encoding="utf-8")
+        for name, data in (files or {}).items():
+            Path(tmp, check_graphics(name)).write_bytes(data)
         subprocess.run([exe, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                         "doc.tex"], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=120)

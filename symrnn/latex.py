@@ -51,6 +51,22 @@ def check_name(name: str) -> str:
     return name
 
 
+#: File types a document may include next to itself.
+GRAPHICS_SUFFIXES = (".png",)
+
+
+def check_graphics(filename: str) -> str:
+    """A file name a document may refer to (``\\includegraphics``, a Markdown image link):
+    a bare name in the same folder whose stem matches ``NAME``, with a known suffix."""
+    if not isinstance(filename, str) or "." not in filename:
+        raise ValueError(f"graphics file {filename!r}: give a name like gradient_flow.png")
+    stem, dot, suffix = filename.rpartition(".")
+    if "." + suffix not in GRAPHICS_SUFFIXES or not NAME.fullmatch(stem):
+        raise ValueError(f"graphics file {filename!r} cannot be referenced: the name must "
+                         f"match {NAME.pattern} plus one of {', '.join(GRAPHICS_SUFFIXES)}")
+    return filename
+
+
 def step_latex(label: str) -> str:
     """``t+1`` -> ``t+1``, ``tau-1`` -> ``\\tau-1``; anything else is refused."""
     m = STEP.match(label)

@@ -19,7 +19,7 @@ from .io import MARKER, OutputError, check_writable, write_atomic
 from .spec import RNNSpec
 
 FORMS = ("loop", "unrolled")
-STAGES = ("unroll", "derive", "certify", "codegen", "latex", "pdf", "write", "check")
+STAGES = ("unroll", "derive", "certify", "codegen", "analysis", "latex", "pdf", "write", "check")
 
 
 @dataclass
@@ -85,13 +85,15 @@ class Plan:
     md: Path
     pdf: Path | None
     certificate: Path
+    graphics: Path | None = None  # the gradient-flow plot (--analysis), next to the documents
 
     def paths(self) -> list[Path]:
         return [*self.modules.values(), self.tex, self.md, *([self.pdf] if self.pdf else []),
-                self.certificate]
+                self.certificate, *([self.graphics] if self.graphics else [])]
 
 
-def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: bool) -> Plan:
+def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: bool,
+         analysis: bool = False) -> Plan:
     """The output paths, each checked writable; ``OutputError`` (one line) otherwise."""
     from .emit_numpy import module_filename
     out = Path(out)
@@ -106,8 +108,10 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
     modules = {} if spec.activation == "phi" else {
         form: out / module_filename(spec, form) for form in forms}
     stem = doc_stem(spec)
+    from .analyze import GRAPHICS
     p = Plan(modules, out / f"{stem}.tex", out / f"{stem}.md",
-             out / f"{stem}.pdf" if pdf else None, out / f"{stem}_certificate.json")
+             out / f"{stem}.pdf" if pdf else None, out / f"{stem}_certificate.json",
+             out / GRAPHICS if analysis else None)
     for path in p.paths():
         check_writable(path, force)
     return p
@@ -115,8 +119,10 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
 
 def run_pipeline(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = FORMS,
                  pdf: bool = True, force: bool = False, seed: int = 0,
-                 tick: Callable[[str], None] = lambda _s: None) -> RunResult:
-    """Do the whole job for ``spec``; ``tick(stage)`` reports progress."""
+                 tick: Callable[[str], None] = lambda _s: None,
+                 analysis: bool = False) -> RunResult:
+    """Do the whole job for ``spec``; ``tick(stage)`` reports progress. ``analysis`` adds the
+    gradient-flow section to the documents and writes its plot next to them."""
     from .certificate import Context, certify
     from .checks import DerivationOracle, check_module
     from .derive import derive
@@ -135,7 +141,7 @@ def run_pipeline(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str
                             "texlive-latex-base); pass --no-pdf to silence this note")
     elif not pdf:
         result.notes.append("pdf skipped (--no-pdf)")
-    p = plan(spec, out, forms, want_pdf, force)
+    p = plan(spec, out, forms, want_pdf, force, analysis)
 
     @contextmanager
     def stage(name: str):
@@ -173,20 +179,30 @@ def run_pipeline(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str
                 tick(f"codegen: {form}")
                 modules[form] = emit_numpy(spec, form,
                                            command=codegen_command(spec, form, str(out)))
+    flow = png = None
+    if analysis:
+        from .analyze import analyze, figure_png
+        with stage("analysis"):
+            flow = analyze()
+            png = figure_png(flow)
     with stage("latex"):
-        tex = to_latex(spec, standalone=True, fmt="tex", certificate=cert)
-        md = to_latex(spec, fmt="md", certificate=cert)
+        tex = to_latex(spec, standalone=True, fmt="tex", certificate=cert,
+                       analysis=flow if analysis else False, graphics=p.graphics and p.graphics.name)
+        md = to_latex(spec, fmt="md", certificate=cert,
+                      analysis=flow if analysis else False, graphics=p.graphics and p.graphics.name)
     pdf_bytes = None
     if p.pdf is not None:
         with stage("pdf"):
             try:
-                pdf_bytes = compile_pdf(tex)
+                pdf_bytes = compile_pdf(tex, files={p.graphics.name: png} if png else None)
             except LatexError as e:
                 result.failures.append(f"pdf: {e}")
 
     with stage("write"):
         for form, text in modules.items():
             write(p.modules[form], text, f"NumPy module, {form} form")
+        if png is not None:  # before the documents that refer to it
+            write(p.graphics, png, "gradient-flow plot (PNG)")
         write(p.tex, tex, "LaTeX, standalone article")
         write(p.md, md, "Markdown with KaTeX/MathJax math")
         if pdf_bytes is not None:

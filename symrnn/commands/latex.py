@@ -10,6 +10,7 @@ from pathlib import Path
 from ..cli import UsageError, add_spec_options, require_document_spec, spec_from_args
 from ..document import (FORMATS, LatexError, compile_pdf, latex_command, pdflatex_path,
                         to_latex)
+from ..analyze import GRAPHICS
 from ..io import check_writable, write_atomic
 
 _SUFFIX = {".tex": "tex", ".md": "md"}
@@ -23,7 +24,8 @@ def register(subparsers) -> None:
                     "for the chosen tau, in the textbook's notation.",
         epilog="examples:\n"
                "  symrnn latex --standalone --out bptt.tex --pdf\n"
-               "  symrnn latex --tau 4 --out bptt.md",
+               "  symrnn latex --tau 4 --out bptt.md\n"
+               "  symrnn latex --standalone --analysis --pdf --out bptt.tex",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p)
     p.add_argument("--out", type=Path, default=None,
@@ -35,6 +37,12 @@ def register(subparsers) -> None:
                    help="a complete article that compiles on its own (tex only)")
     p.add_argument("--pdf", action="store_true",
                    help="also build the PDF next to --out with pdflatex (needs --standalone)")
+    p.add_argument("--analysis", action="store_true",
+                   help="add the section 'Gradient flow: why tanh and not ReLU?' (Jacobian "
+                        "product, phi' per activation, plot, fitted per-step factors; computed "
+                        "as by 'symrnn analyze' with its defaults, seed 0); with --out the plot "
+                        f"{GRAPHICS} is written next to the file, on standard output the plot "
+                        "is left out")
     p.add_argument("--force", action="store_true",
                    help="overwrite output files that symrnn did not generate")
     p.set_defaults(func=run)
@@ -69,26 +77,43 @@ def run(args) -> int:
         pdf_path = args.out.with_suffix(".pdf")
         if pdf_path == args.out:
             raise UsageError(f"--out {args.out} would be overwritten by the PDF; use a .tex name")
+    # --analysis: the plot goes next to --out under a fixed name the document refers to;
+    # on standard output there is nowhere to put it, so the section comes without the plot
+    png_path = None
+    if args.analysis and args.out is not None:
+        png_path = args.out.parent / GRAPHICS
+        if png_path == args.out or png_path == pdf_path:
+            raise UsageError(f"--out {args.out} would be overwritten by the plot {GRAPHICS}; "
+                             f"use another name")
     spec = spec_from_args(args)
     require_document_spec(spec)
     if args.out is not None:
-        check_writable(args.out, args.force)
-        if pdf_path is not None:
-            check_writable(pdf_path, args.force)
+        for path in (args.out, pdf_path, png_path):
+            if path is not None:
+                check_writable(path, args.force)
     command = latex_command(spec, fmt, args.standalone,
-                            None if args.out is None else str(args.out))
-    text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command)
+                            None if args.out is None else str(args.out), analysis=args.analysis)
+    result = png = None
+    if args.analysis:
+        from ..analyze import analyze, figure_png
+        result = analyze()
+        if png_path is not None:
+            png = figure_png(result)
+    text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command,
+                    analysis=result if args.analysis else False,
+                    graphics=GRAPHICS if png is not None else None)
     pdf = None
     if pdf_path is not None:
         try:
-            pdf = compile_pdf(text)
+            pdf = compile_pdf(text, files={GRAPHICS: png} if png is not None else None)
         except LatexError as e:
             print(f"symrnn: error: {e}", file=sys.stderr)
             return 1
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    for path, data in ((args.out, text), (pdf_path, pdf)):
+    # the plot first: the document never refers to a plot that is not there
+    for path, data in ((png_path, png), (args.out, text), (pdf_path, pdf)):
         if data is None:
             continue
         try:

@@ -35,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("--no-pdf", action="store_true", help="do not compile the PDF")
     p.add_argument("--seed", type=nonnegative("--seed"), default=0,
                    help="random point of the numeric check (default 0)")
+    p.add_argument("--analysis", action="store_true",
+                   help="add the section 'Gradient flow: why tanh and not ReLU?' to the LaTeX, "
+                        "Markdown and PDF, and write its plot gradient_flow.png into --out")
     p.add_argument("--force", action="store_true",
                    help="overwrite files in --out that symrnn did not generate")
     p.add_argument("--json", action="store_true",
@@ -55,7 +58,7 @@ def run(args) -> int:
     start = time.perf_counter()
     with progress_for("symrnn run", quiet=args.quiet) as tick:
         result = run_pipeline(spec, args.out, forms, pdf=not args.no_pdf, force=args.force,
-                              seed=args.seed, tick=tick)
+                              seed=args.seed, tick=tick, analysis=args.analysis)
     result.timings["total"] = time.perf_counter() - start
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)

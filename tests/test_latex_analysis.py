@@ -1,0 +1,176 @@
+"""``symrnn latex --analysis`` / ``to_latex(analysis=...)``: the section "Gradient flow: why tanh
+and not ReLU?" with the Jacobian product, the plot and the fitted factors (issue 6)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import symrnn.document as document
+from cli_support import ROOT
+from latex_support import certificate_for, katex_available, katex_check, markdown_formulas, \
+    needs_pdflatex
+from symrnn import RNNSpec
+from symrnn.analyze import GRAPHICS, analyze, figure_bytes, figure_png
+from symrnn.cli import main
+from symrnn.document import LatexError, compile_log_problems, compile_pdf, to_latex
+from symrnn.io import MARKER
+
+TITLE = "Gradient flow: why tanh and not ReLU?"
+SPEC = RNNSpec(tau=3)
+
+
+@pytest.fixture(scope="module")
+def result():
+    """The analysis as the CLI computes it: symrnn analyze's defaults, seed 0."""
+    return analyze()
+
+
+@pytest.fixture(scope="module")
+def png(result):
+    return figure_png(result)
+
+
+@pytest.fixture(autouse=True)
+def _certificate(monkeypatch):
+    monkeypatch.setattr(document, "_load_certificate", certificate_for)
+
+
+def _err_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("symrnn: error: ") and "Traceback" not in err
+    return err
+
+
+def test_off_by_default():
+    for fmt in ("tex", "md"):
+        doc = to_latex(SPEC, fmt=fmt)
+        assert TITLE not in doc and GRAPHICS not in doc and "--analysis" not in doc
+
+
+def test_section_content(result):
+    tex = to_latex(SPEC, standalone=True, analysis=result)
+    section = tex[tex.index(TITLE):tex.index(r"\section{Certificate}")]
+    assert r"\prod_{j=k+1}^{t} \operatorname{diag}\left(\phi'\left(\boldsymbol{a}^{(j)}\right)" \
+           r"\right) \boldsymbol{W}" in section
+    assert r"\operatorname{diag}\left(1 - \left(\boldsymbol{h}^{(j)}\right)^{2}\right)" in section
+    assert r"\includegraphics[width=\linewidth]{gradient_flow.png}" in section
+    for c in result.curves:  # every fitted factor, from the project's own computation
+        assert f"{c.factor:.3f}" in section
+    assert f"{result.curve('relu', '3').factor:.3f} per step" in section
+    assert "--analysis" in tex.splitlines()[1]  # the regenerate command
+    # True computes the same analysis (defaults, seed 0)
+    assert to_latex(SPEC, standalone=True, analysis=True) == tex
+
+
+def test_without_the_plot(result):
+    tex = to_latex(SPEC, analysis=result, graphics=None)
+    md = to_latex(SPEC, fmt="md", analysis=result, graphics=None)
+    assert TITLE in tex and r"\includegraphics" not in tex and r"\prod_{j=k+1}^{t}" in tex
+    assert TITLE in md and "](" not in md and r"\prod_{j=k+1}^{t}" in md
+
+
+@pytest.mark.parametrize("name", ["../x.png", "fig/x.png", "x.pdf", "x y.png", "a\n.png",
+                                  "x}.png", "_x.png"])
+def test_graphics_names_are_strict(result, name):
+    with pytest.raises(ValueError, match="graphics file"):
+        to_latex(SPEC, analysis=result, graphics=name)
+    with pytest.raises(ValueError, match="graphics file"):
+        compile_pdf("", files={name: b""})
+
+
+def test_figure_png_is_the_analyze_png():
+    small = analyze(max_lag=10, hidden=6)
+    assert figure_png(small) == figure_bytes(small)["png"]
+
+
+@needs_pdflatex
+def test_standalone_with_analysis_compiles_with_the_image(result, png):
+    tex = to_latex(SPEC, standalone=True, analysis=result)
+    pdf = compile_pdf(tex, files={GRAPHICS: png})
+    assert pdf.startswith(b"%PDF") and b"/Subtype /Image" in pdf
+    assert compile_log_problems(tex, files={GRAPHICS: png}) == []
+    with pytest.raises(LatexError, match=r"^pdflatex failed: .*gradient_flow\.png"):
+        compile_pdf(tex)  # the image is really needed
+
+
+@pytest.mark.skipif(katex_available() is not None, reason=str(katex_available()))
+def test_markdown_with_analysis_parses_with_katex(result):
+    md = to_latex(SPEC, fmt="md", analysis=result)
+    assert "](gradient_flow.png)\n" in md and "\n![" in md
+    section = md[md.index(TITLE):md.index("## Certificate")]
+    formulas = markdown_formulas(section)
+    assert any(r"\prod_{j=k+1}^{t}" in f for f in formulas) and len(formulas) > 10
+    assert katex_check(markdown_formulas(md))["failures"] == []
+
+
+@needs_pdflatex
+def test_cli_writes_tex_png_pdf(tmp_path, png, capsys):
+    out = tmp_path / "doc" / "bptt.tex"
+    argv = ["latex", "--tau", "3", "--standalone", "--analysis", "--pdf", "--out", str(out)]
+    assert main(argv) == 0
+    folder = out.parent
+    assert sorted(p.name for p in folder.iterdir()) == ["bptt.pdf", "bptt.tex", GRAPHICS]
+    assert (folder / GRAPHICS).read_bytes() == png
+    tex = out.read_text()
+    assert MARKER in tex.splitlines()[0] and "--analysis" in tex.splitlines()[1]
+    assert r"\includegraphics[width=\linewidth]{gradient_flow.png}" in tex
+    assert b"/Subtype /Image" in (folder / "bptt.pdf").read_bytes()
+    assert main(argv) == 0  # our own files: rewritten without --force
+
+
+def test_cli_markdown_and_stdout(tmp_path, capsys):
+    assert main(["latex", "--analysis", "--out", str(tmp_path / "d.md")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md", GRAPHICS]
+    assert "![" in (tmp_path / "d.md").read_text()
+    capsys.readouterr()
+    # standard output: the formula and the factors, without the plot (nowhere to put it)
+    assert main(["latex", "--analysis", "--standalone"]) == 0
+    out = capsys.readouterr().out
+    assert TITLE in out and r"\includegraphics" not in out and r"\prod_{j=k+1}^{t}" in out
+
+
+def test_cli_refuses_a_foreign_png_before_writing(tmp_path, capsys):
+    (tmp_path / GRAPHICS).write_bytes(b"\x89PNG my own picture")
+    assert main(["latex", "--analysis", "--out", str(tmp_path / "d.tex")]) == 2
+    assert "not generated by symrnn" in _err_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [GRAPHICS]
+    assert (tmp_path / GRAPHICS).read_bytes() == b"\x89PNG my own picture"
+
+
+def test_cli_out_named_like_the_plot(tmp_path, capsys):
+    assert main(["latex", "--analysis", "--out", str(tmp_path / GRAPHICS)]) == 2
+    assert "overwritten by the plot" in _err_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_deterministic_across_processes(tmp_path):
+    """Two fresh interpreters with different hash seeds write the same bytes."""
+    files = {}
+    for seed in ("0", "4242"):
+        cwd = tmp_path / seed
+        cwd.mkdir()
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        p = subprocess.run([sys.executable, "-m", "symrnn", "latex", "--tau", "2", "--standalone",
+                            "--analysis", "--out", "d/bptt.tex"], cwd=cwd, env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        files[seed] = {f.name: f.read_bytes() for f in (cwd / "d").iterdir()}
+    assert sorted(files["0"]) == ["bptt.tex", GRAPHICS]
+    assert files["0"] == files["4242"]
+
+
+def test_run_with_analysis(tmp_path, png, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--analysis", "--no-pdf", "--quiet", "--out", str(out)]) == 0
+    assert (out / GRAPHICS).read_bytes() == png
+    assert r"\includegraphics[width=\linewidth]{gradient_flow.png}" in (out / "bptt_tau3.tex").read_text()
+    assert "](gradient_flow.png)" in (out / "bptt_tau3.md").read_text()
+    # refused before any work when the plot's name is taken by a foreign file
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / GRAPHICS).write_bytes(b"mine")
+    assert main(["run", "--analysis", "--no-pdf", "--quiet", "--out", str(other)]) == 2
+    assert "not generated by symrnn" in _err_line(capsys)
+    assert sorted(p.name for p in other.iterdir()) == [GRAPHICS]
