@@ -70,6 +70,9 @@ def write_atomic(path: Path | str, data: str | bytes, force: bool = False) -> Pa
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a generated file is an ordinary one
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
             f.flush()

@@ -24,11 +24,11 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.latex import LatexPrinter
 
 #: Names allowed to reach LaTeX (symbols, matrix symbols, functions).
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: Step labels: t, tau or a number, with an optional integer offset (t+1, tau-1, 0, 12).
-STEP = re.compile(r"^(t|tau|j|k|\d+)([+-]\d+)?$")
+STEP = re.compile(r"(t|tau|j|k|\d+)([+-]\d+)?")
 #: Matrix-level node names: ``kind^(step)``.
-NODE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\^\((.+)\)$")
+NODE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\^\((.+)\)")
 
 #: How the note writes each node and parameter (vectors and matrices in bold).
 _BASE = {"yhat": r"\hat{\boldsymbol{y}}"}
@@ -46,7 +46,7 @@ _FORBIDDEN = re.compile(
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ValueError(f"name {name!r} cannot be printed: names must match {NAME.pattern}")
     return name
 
@@ -69,7 +69,7 @@ def check_graphics(filename: str) -> str:
 
 def step_latex(label: str) -> str:
     """``t+1`` -> ``t+1``, ``tau-1`` -> ``\\tau-1``; anything else is refused."""
-    m = STEP.match(label)
+    m = STEP.fullmatch(label)
     if not m:
         raise ValueError(f"step label {label!r} cannot be printed: must match {STEP.pattern}")
     base, offset = m.group(1), m.group(2) or ""
@@ -77,7 +77,7 @@ def step_latex(label: str) -> str:
 
 
 def step_offset(label: str) -> int:
-    m = STEP.match(label)
+    m = STEP.fullmatch(label)
     return int(m.group(2) or 0) if m else 0
 
 
@@ -94,7 +94,7 @@ def base_latex(kind: str) -> str:
 
 def split_name(name: str) -> tuple[bool, str, str | None]:
     """``grad_h^(t+1)`` -> (True, "h", "t+1"); ``W`` -> (False, "W", None)."""
-    m = NODE.match(name)
+    m = NODE.fullmatch(name)
     kind, label = (m.group(1), m.group(2)) if m else (name, None)
     check_name(kind)
     if label is not None:

@@ -339,3 +339,16 @@ def test_sigint_during_certification_exits_130_with_one_line(tmp_path, argv):
     assert err == "symrnn: interrupted\n" and out == ""
     assert not (tmp_path / "sig").exists()  # nothing is written before certification ends
     assert no_temp_files(tmp_path)
+
+
+def test_written_files_are_ordinary_files(tmp_path):
+    """mkstemp's 0600 is not kept: a generated file gets the usual permissions (umask)."""
+    import os
+
+    from symrnn.io import write_atomic
+    old = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "out.txt", "x\n")
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o644

@@ -98,3 +98,11 @@ def test_matrix_equations_show_as_latex_in_jupyter():
     assert all(s.startswith("$$") and s.endswith("$$") and s.count("$$") == 2 for s in shown)
     if katex_available() is None:
         assert katex_check([s[2:-2] for s in shown])["failures"] == []
+
+
+def test_a_trailing_newline_does_not_pass_the_name_pattern():
+    import pytest as _pytest
+
+    from symrnn.latex import check_name
+    with _pytest.raises(ValueError, match="cannot be printed"):
+        check_name("W\n")
