@@ -81,8 +81,12 @@ def _forward(U, W, V, b, c, xs, h0):
     hs = numpy.empty((TAU + 1, batch, N_HIDDEN), dtype=xs.dtype)
     hs[0] = h0
     WT = _aligned(W.T)  # W^T once, contiguous, for the GEMM of every step
+    # x(t) for every t and sequence, one row each
+    x_all = xs.reshape(-1, N_IN)
     # b + U x(t) for every t in one GEMM (the part of a(t) without h(t-1))
-    a_in = b + xs @ U.T
+    a_in = x_all @ U.T
+    a_in += b
+    a_in = a_in.reshape(-1, batch, N_HIDDEN)
 
     # step t = 1
     # a(1) = b + W h(0) + U x(1), in hs[1]
@@ -105,8 +109,12 @@ def _forward(U, W, V, b, c, xs, h0):
     # h(3) = tanh(a(3)), in place
     numpy.tanh(hs[3], out=hs[3])
 
+    # h(t) for every t and sequence, one row each
+    h_all = hs[1:].reshape(-1, N_HIDDEN)
     # o(t) = c + V h(t) for every t in one GEMM
-    os = c + hs[1:] @ V.T
+    os = h_all @ V.T
+    os += c
+    os = os.reshape(-1, batch, N_OUT)
 
     return hs, os
 
@@ -150,8 +158,10 @@ def _backward(W, V, xs, hs, yhats, ys):
     # note: (grad_o(t) L)_i = y^_i(t) - 1[i = y(t)]
     # grad_o(t) L = y^(t) - y(t)
     dos = yhats - ys
+    # grad_o(t) L for every t and sequence, one row each
+    do_all = dos.reshape(-1, N_OUT)
     # V^T grad_o(t) L for every t in one GEMM (the part of grad_h(t) L without grad_a(t+1) L)
-    dh_o = dos @ V
+    dh_o = (do_all @ V).reshape(-1, batch, N_HIDDEN)
 
     W = _aligned(W)  # contiguous and aligned, for the GEMM of every step
     das = numpy.empty((TAU, batch, N_HIDDEN), dtype=xs.dtype)

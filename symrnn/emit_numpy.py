@@ -337,9 +337,14 @@ def build(spec: RNNSpec, form: str) -> dict:
     rec, hoisted = _hoist(a_rhs, "h^")
     hoisted_expr = sp.MatAdd(*hoisted)
     a_in = sp.MatrixSymbol("a_in^(t)", n_h, 1)
-    forward_pre = [Stmt(f"a_in = {print_batched(hoisted_expr, stacked_names(hoisted_expr))}",
-                        (f"{math_text(hoisted_expr)} for every t in one GEMM "
-                         f"(the part of a(t) without h(t-1))",))]
+    # stacked GEMMs run on (tau * batch, n) views: one BLAS call (a 3-D matmul loops over t)
+    forward_pre = [
+        Stmt("x_all = xs.reshape(-1, N_IN)", ("x(t) for every t and sequence, one row each",)),
+        Stmt("\n".join(print_batched_into(hoisted_expr, "a_in",
+                                          stacked_names(hoisted_expr, flat=True), new=True)
+                       + ["a_in = a_in.reshape(-1, batch, N_HIDDEN)"]),
+             (f"{math_text(hoisted_expr)} for every t in one GEMM "
+              f"(the part of a(t) without h(t-1))",))]
     a_step = sp.MatAdd(a_in, *rec)
 
     def forward_step(step):  # a(t) is computed in the storage of h(t), then phi in place
@@ -352,8 +357,11 @@ def build(spec: RNNSpec, form: str) -> dict:
                 _activation_stmt(spec, step)]
 
     o_rhs = sp.MatAdd(c, V * ms.node("h", "t"))
-    forward_post = [Stmt(f"os = {print_batched(o_rhs, stacked_names(o_rhs))}",
-                         ("o(t) = c + V h(t) for every t in one GEMM",))]
+    forward_post = [
+        Stmt("h_all = hs[1:].reshape(-1, N_HIDDEN)", ("h(t) for every t and sequence, one row each",)),
+        Stmt("\n".join(print_batched_into(o_rhs, "os", stacked_names(o_rhs, flat=True), new=True)
+                       + ["os = os.reshape(-1, batch, N_OUT)"]),
+             ("o(t) = c + V h(t) for every t in one GEMM",))]
     out_lines, loss_lines = KERNELS[spec.loss]
     if spec.loss != "softmax-ce":  # elementwise outputs come from the loss definition
         o = sp.Symbol("o", real=True)
@@ -379,7 +387,10 @@ def build(spec: RNNSpec, form: str) -> dict:
     last, gh, ga = eqs["grad_h_last"], eqs["grad_h"], eqs["grad_a"]
     go_t = ms.node("grad_o", "t")
     dh_o_term = last.rhs.xreplace({ms.node("grad_o", "tau"): go_t})  # V^T grad_o(t)
-    backward_pre.append(Stmt(f"dh_o = {print_batched(dh_o_term, stacked_names(dh_o_term))}",
+    backward_pre.append(Stmt("do_all = dos.reshape(-1, N_OUT)",
+                             ("grad_o(t) L for every t and sequence, one row each",)))
+    backward_pre.append(Stmt(f"dh_o = ({print_batched(dh_o_term, stacked_names(dh_o_term, flat=True))})"
+                             f".reshape(-1, batch, N_HIDDEN)",
                              (f"{math_text(dh_o_term)} for every t in one GEMM "
                               f"(the part of grad_h(t) L without grad_a(t+1) L)",)))
     dh_o = sp.MatrixSymbol("dh_o^(t)", n_h, 1)

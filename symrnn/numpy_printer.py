@@ -236,8 +236,9 @@ class BatchedNumPyPrinter(NumPyPrinter):
             return head
         return None
 
-    def print_into(self, expr, target: str) -> list[str]:
-        """Lines that write the value of ``expr`` into the existing array ``target``."""
+    def print_into(self, expr, target: str, new: bool = False) -> list[str]:
+        """Lines that write the value of ``expr`` into the existing array ``target`` (with
+        ``new``: the first GEMM creates ``target``, the other terms are added in place)."""
         if self._settings["summed"]:
             raise NotImplementedError("summed expressions are printed as expressions")
         if isinstance(expr, sp.MatAdd):
@@ -247,7 +248,9 @@ class BatchedNumPyPrinter(NumPyPrinter):
                          x.as_coeff_matrices()[1][0], sp.DiagMatrix)]
             first = gemms[0] if gemms else None
             rest = [x for x in terms if x is not first]
-            if first is not None:
+            if first is not None and new:
+                lines = [f"{target} = {self._print(first)}"]
+            elif first is not None:
                 lines = self.print_into(first, target)
             else:
                 lines = [f"{target}[...] = {self._print(rest.pop(0))}"]
@@ -286,7 +289,8 @@ def print_batched(expr, names: dict[str, str], summed: bool = False,
 
 
 def print_batched_into(expr, target: str, names: dict[str, str],
-                       transposes: dict[str, str] | None = None) -> list[str]:
-    """Lines writing ``expr`` into the existing array ``target`` (no temporary for the result)."""
+                       transposes: dict[str, str] | None = None, new: bool = False) -> list[str]:
+    """Lines writing ``expr`` into the existing array ``target`` (no temporary for the result);
+    ``new``: a sum's first GEMM creates ``target``."""
     return BatchedNumPyPrinter({"names": names, "transposes": transposes or {}}).print_into(
-        expr, target)
+        expr, target, new=new)
