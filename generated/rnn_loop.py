@@ -78,17 +78,27 @@ def _forward(U, W, V, b, c, xs, h0):
     tau, batch = xs.shape[0], xs.shape[1]
     hs = numpy.empty((tau + 1, batch, N_HIDDEN), dtype=xs.dtype)
     hs[0] = h0
+    WT = _aligned(W.T)  # W^T once, contiguous, for the GEMM of every step
+    # x(t) for every t and sequence, one row each
+    x_all = xs.reshape(-1, N_IN)
     # b + U x(t) for every t in one GEMM (the part of a(t) without h(t-1))
-    a_in = b + xs @ U.T
+    a_in = x_all @ U.T
+    a_in += b
+    a_in = a_in.reshape(-1, batch, N_HIDDEN)
 
     for t in range(1, tau + 1):
-        # a(t) = b + W h(t - 1) + U x(t)
-        a = hs[t - 1] @ W.T + a_in[t - 1]
-        # h(t) = tanh(a(t))
-        hs[t] = numpy.tanh(a)
+        # a(t) = b + W h(t - 1) + U x(t), in hs[t]
+        numpy.matmul(hs[t - 1], WT, out=hs[t])
+        hs[t] += a_in[t - 1]
+        # h(t) = tanh(a(t)), in place
+        numpy.tanh(hs[t], out=hs[t])
 
+    # h(t) for every t and sequence, one row each
+    h_all = hs[1:].reshape(-1, N_HIDDEN)
     # o(t) = c + V h(t) for every t in one GEMM
-    os = c + hs[1:] @ V.T
+    os = h_all @ V.T
+    os += c
+    os = os.reshape(-1, batch, N_OUT)
 
     return hs, os
 
@@ -98,11 +108,11 @@ def _output(os):
     # softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1
     z = os - os.max(axis=-1, keepdims=True)
     # exp(z), no overflow
-    e = numpy.exp(z)
+    yhats = numpy.exp(z)
     # sum_i exp(z_i), at least 1
-    s = e.sum(axis=-1, keepdims=True)
-    # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i)
-    yhats = e / s
+    s = yhats.sum(axis=-1, keepdims=True)
+    # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place
+    yhats /= s
 
     return yhats
 
@@ -112,11 +122,11 @@ def _output_and_loss(os, labels, ys):
     # softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1
     z = os - os.max(axis=-1, keepdims=True)
     # exp(z), no overflow
-    e = numpy.exp(z)
+    yhats = numpy.exp(z)
     # sum_i exp(z_i), at least 1
-    s = e.sum(axis=-1, keepdims=True)
-    # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i)
-    yhats = e / s
+    s = yhats.sum(axis=-1, keepdims=True)
+    # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place
+    yhats /= s
 
     # log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)
     log_p = numpy.take_along_axis(z, labels[..., None], axis=-1) - numpy.log(s)
@@ -132,24 +142,30 @@ def _backward(W, V, xs, hs, yhats, ys):
     # note: (grad_o(t) L)_i = y^_i(t) - 1[i = y(t)]
     # grad_o(t) L = y^(t) - y(t)
     dos = yhats - ys
+    # grad_o(t) L for every t and sequence, one row each
+    do_all = dos.reshape(-1, N_OUT)
     # V^T grad_o(t) L for every t in one GEMM (the part of grad_h(t) L without grad_a(t+1) L)
-    dh_o = dos @ V
+    dh_o = (do_all @ V).reshape(-1, batch, N_HIDDEN)
 
+    W = _aligned(W)  # contiguous and aligned, for the GEMM of every step
     das = numpy.empty((tau, batch, N_HIDDEN), dtype=xs.dtype)
     # note: grad_h(tau) L = V^T grad_o(tau) L
     # grad_h(tau) L = V^T grad_o(tau) L
     dh = dh_o[tau - 1]
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(tau) L = diag(1 - h(tau)^2) grad_h(tau) L
-    das[tau - 1] = (1 - hs[tau]**2) * dh
+    numpy.multiply((1 - hs[tau]**2), dh, out=das[tau - 1])
 
     for t in range(tau - 1, 0, -1):
+        # grad_h(t) L is built in the storage of grad_a(t) L
+        dh = das[t - 1]
         # note (BPTT): grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L
         # grad_h(t) L = W^T grad_a(t + 1) L + V^T grad_o(t) L
-        dh = das[t] @ W + dh_o[t - 1]
+        numpy.matmul(das[t], W, out=dh)
+        dh += dh_o[t - 1]
         # note: the factor diag(1 - h(t)^2) of the recursion
         # grad_a(t) L = diag(1 - h(t)^2) grad_h(t) L
-        das[t - 1] = (1 - hs[t]**2) * dh
+        numpy.multiply((1 - hs[t]**2), dh, out=das[t - 1])
 
     # not in the note (h(0) is given there): h(0) feeds a(1)
     # grad_h(0) L = W^T grad_a(1) L
@@ -184,6 +200,16 @@ def _backward(W, V, xs, hs, yhats, ys):
     grad_c = do_all.sum(axis=0)
 
     return {"U": grad_U, "W": grad_W, "V": grad_V, "b": grad_b, "c": grad_c, "h0": grad_h0}
+
+
+def _aligned(a):
+    """A C-contiguous copy of a starting on a 64-byte boundary: BLAS reads a right operand
+    so aligned faster (NumPy itself aligns only to 16 bytes)."""
+    buf = numpy.empty(a.size + 64 // a.itemsize, dtype=a.dtype)
+    start = (-buf.ctypes.data % 64) // a.itemsize
+    out = buf[start:start + a.size].reshape(a.shape)
+    out[...] = a
+    return out
 
 
 class _Checked:

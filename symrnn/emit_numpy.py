@@ -32,7 +32,7 @@ from sympy.printing.str import StrPrinter
 from .derive import MatrixEquation, matrix_equations
 from .functions import ACTIVATIONS, LOSSES
 from .graph import MatrixSymbols
-from .numpy_printer import print_batched
+from .numpy_printer import print_batched, print_batched_into
 from .spec import LIMITS, RNNSpec
 from .templating import render
 
@@ -259,9 +259,9 @@ KERNELS = {
     "softmax-ce": (
         [Stmt("z = os - os.max(axis=-1, keepdims=True)",
               ("softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1",)),
-         Stmt("e = numpy.exp(z)", ("exp(z), no overflow",)),
-         Stmt("s = e.sum(axis=-1, keepdims=True)", ("sum_i exp(z_i), at least 1",)),
-         Stmt("yhats = e / s", ("y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i)",))],
+         Stmt("yhats = numpy.exp(z)", ("exp(z), no overflow",)),
+         Stmt("s = yhats.sum(axis=-1, keepdims=True)", ("sum_i exp(z_i), at least 1",)),
+         Stmt("yhats /= s", ("y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place",))],
         [Stmt("log_p = numpy.take_along_axis(z, labels[..., None], axis=-1) - numpy.log(s)",
               ("log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)",)),
          Stmt("loss = -log_p.sum()",
@@ -297,10 +297,11 @@ def _activation_stmt(spec: RNNSpec, step) -> Stmt:
     a = ms.node("a", "t")
     h_t = ms.node("h", "t")
     expr = at_step(ElementwiseApplyFunction(sp.Lambda(z, act.phi(z)), a), step)
-    code = print_batched(expr, step_names(expr, step))
     target = step_names(at_step(h_t, step), step)[at_step(h_t, step).name]
+    names = {**step_names(expr, step), at_step(a, step).name: target}  # a(t) is held in h(t)
     label = sp.sstr(_step_value(step))
-    return Stmt(f"{target} = {code}", (f"h({label}) = {spec.activation}(a({label}))",))
+    return Stmt("\n".join(print_batched_into(expr, target, names)),
+                (f"h({label}) = {spec.activation}(a({label})), in place",))
 
 
 def _hoist(rhs, recurrent: str):
@@ -327,26 +328,40 @@ def build(spec: RNNSpec, form: str) -> dict:
     dphi = ACTIVATIONS[spec.activation].dphi_from_h
     dphi_text = sp.sstr(dphi(sp.Symbol("h(t)"))).replace("**", "^").replace("Piecewise", "")
 
+    def array_at(kind, step):
+        m = at_step(ms.node(kind, "t"), step, tau)
+        return step_names(m, step)[m.name]
+
     # forward: a(t) = b + W h(t-1) + U x(t); the terms without h(t-1) for all steps at once
     a_rhs = sp.MatAdd(b, W * ms.node("h", "t-1"), U * ms.node("x", "t"))
     rec, hoisted = _hoist(a_rhs, "h^")
     hoisted_expr = sp.MatAdd(*hoisted)
     a_in = sp.MatrixSymbol("a_in^(t)", n_h, 1)
-    forward_pre = [Stmt(f"a_in = {print_batched(hoisted_expr, stacked_names(hoisted_expr))}",
-                        (f"{math_text(hoisted_expr)} for every t in one GEMM "
-                         f"(the part of a(t) without h(t-1))",))]
+    # stacked GEMMs run on (tau * batch, n) views: one BLAS call (a 3-D matmul loops over t)
+    forward_pre = [
+        Stmt("x_all = xs.reshape(-1, N_IN)", ("x(t) for every t and sequence, one row each",)),
+        Stmt("\n".join(print_batched_into(hoisted_expr, "a_in",
+                                          stacked_names(hoisted_expr, flat=True), new=True)
+                       + ["a_in = a_in.reshape(-1, batch, N_HIDDEN)"]),
+             (f"{math_text(hoisted_expr)} for every t in one GEMM "
+              f"(the part of a(t) without h(t-1))",))]
     a_step = sp.MatAdd(a_in, *rec)
 
-    def forward_step(step):
+    def forward_step(step):  # a(t) is computed in the storage of h(t), then phi in place
         expr = at_step(a_step, step, tau)
-        return [Stmt(f"a = {print_batched(expr, step_names(expr, step))}",
+        h_code = array_at("h", step)
+        lines = print_batched_into(expr, h_code, step_names(expr, step), transposes={"W": "WT"})
+        return [Stmt("\n".join(lines),
                      (equation_text(at_step(ms.node("a", "t"), step),
-                                    at_step(a_rhs, step, tau)),)),
+                                    at_step(a_rhs, step, tau)) + f", in {h_code}",)),
                 _activation_stmt(spec, step)]
 
     o_rhs = sp.MatAdd(c, V * ms.node("h", "t"))
-    forward_post = [Stmt(f"os = {print_batched(o_rhs, stacked_names(o_rhs))}",
-                         ("o(t) = c + V h(t) for every t in one GEMM",))]
+    forward_post = [
+        Stmt("h_all = hs[1:].reshape(-1, N_HIDDEN)", ("h(t) for every t and sequence, one row each",)),
+        Stmt("\n".join(print_batched_into(o_rhs, "os", stacked_names(o_rhs, flat=True), new=True)
+                       + ["os = os.reshape(-1, batch, N_OUT)"]),
+             ("o(t) = c + V h(t) for every t in one GEMM",))]
     out_lines, loss_lines = KERNELS[spec.loss]
     if spec.loss != "softmax-ce":  # elementwise outputs come from the loss definition
         o = sp.Symbol("o", real=True)
@@ -355,23 +370,27 @@ def build(spec: RNNSpec, form: str) -> dict:
                                          code=f"yhats = {print_batched(out_expr, {'o': 'os'})}")]
 
     # backward: grad_o(t) for all steps, then V^T grad_o(t) for all steps in one GEMM
-    def stmt(eq, lhs_code, rhs, step="t", names=None, note=True):
+    def stmt(eq, lhs_code, rhs, step="t", names=None, note=True, into=False):
         rhs_s = at_step(rhs, step, tau)
-        code = print_batched(rhs_s, names if names is not None else step_names(rhs_s, step))
+        names = names if names is not None else step_names(rhs_s, step)
+        if into:  # written into the existing array lhs_code
+            lines = (_note(eq.name, spec, dphi_text),) if note else ()
+            lines += (equation_text(at_step(eq.lhs, step, tau), rhs_s),)
+            return Stmt("\n".join(print_batched_into(rhs_s, lhs_code, names)), lines)
+        code = print_batched(rhs_s, names)
         lines = (_note(eq.name, spec, dphi_text),) if note else ()
         lines += (equation_text(at_step(eq.lhs, step, tau), rhs_s),)
         return Stmt(f"{lhs_code} = {code}", lines)
-
-    def array_at(kind, step):
-        m = at_step(ms.node(kind, "t"), step, tau)
-        return step_names(m, step)[m.name]
 
     go = eqs["grad_o"]
     backward_pre = [stmt(go, "dos", go.rhs, names=stacked_names(go.rhs))]
     last, gh, ga = eqs["grad_h_last"], eqs["grad_h"], eqs["grad_a"]
     go_t = ms.node("grad_o", "t")
     dh_o_term = last.rhs.xreplace({ms.node("grad_o", "tau"): go_t})  # V^T grad_o(t)
-    backward_pre.append(Stmt(f"dh_o = {print_batched(dh_o_term, stacked_names(dh_o_term))}",
+    backward_pre.append(Stmt("do_all = dos.reshape(-1, N_OUT)",
+                             ("grad_o(t) L for every t and sequence, one row each",)))
+    backward_pre.append(Stmt(f"dh_o = ({print_batched(dh_o_term, stacked_names(dh_o_term, flat=True))})"
+                             f".reshape(-1, batch, N_HIDDEN)",
                              (f"{math_text(dh_o_term)} for every t in one GEMM "
                               f"(the part of grad_h(t) L without grad_a(t+1) L)",)))
     dh_o = sp.MatrixSymbol("dh_o^(t)", n_h, 1)
@@ -379,11 +398,13 @@ def build(spec: RNNSpec, form: str) -> dict:
     def backward_last(step):  # grad_h(tau) L, then grad_a(tau) L
         rhs = last.rhs.xreplace({ms.node("grad_o", "tau"): go_t}).xreplace({dh_o_term: dh_o})
         s1 = stmt(last, "dh", at_step(rhs, step, tau), step=step)
-        return [s1, stmt(ga, array_at("grad_a", step), ga.rhs, step=step)]
+        return [s1, stmt(ga, array_at("grad_a", step), ga.rhs, step=step, into=True)]
 
-    def backward_step(step):  # grad_h(t) L for t < tau, then grad_a(t) L
-        return [stmt(gh, "dh", gh.rhs.xreplace({dh_o_term: dh_o}), step=step),
-                stmt(ga, array_at("grad_a", step), ga.rhs, step=step)]
+    def backward_step(step):  # grad_h(t) L for t < tau, then grad_a(t) L, both in das[t-1]
+        da = array_at("grad_a", step)
+        return [Stmt(f"dh = {da}", ("grad_h(t) L is built in the storage of grad_a(t) L",)),
+                stmt(gh, "dh", gh.rhs.xreplace({dh_o_term: dh_o}), step=step, into=True),
+                stmt(ga, da, ga.rhs, step=step, into=True)]
 
     h0 = eqs["grad_h0"]
     backward_post = [stmt(h0, "grad_h0", h0.rhs, step=1)]

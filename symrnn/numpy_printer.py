@@ -15,8 +15,17 @@ that stack all time steps and sequences (the summed equations grad_V = sum_t g(t
     g * h.T            ->  g.T @ h            one GEMM over all steps
     g                  ->  g.sum(axis=0)
 
-Array names come from ``names`` (MatrixSymbol name -> code). Anything the printer does not
-know raises ``NotImplementedError``; nothing falls back to a guess.
+Array names come from ``names`` (MatrixSymbol name -> code); ``transposes`` may name a stored
+contiguous copy of A^T (``{"W": "WT"}`` prints ``h @ WT`` for W h). Anything the printer does
+not know raises ``NotImplementedError``; nothing falls back to a guess.
+
+Statements can also be printed in place (``print_batched_into``): the value of the expression
+is written into an existing array with ``out=`` and augmented assignments, so the time loops
+allocate no temporaries for their results:
+
+    target = A v + B w + u      ->  numpy.matmul(v, A.T, out=target); target += w @ B.T; target += u
+    target = diag(d) g          ->  numpy.multiply(d, g, out=target)
+    target = f(a), f a ufunc    ->  numpy.f(a, out=target)
 """
 
 from __future__ import annotations
@@ -74,7 +83,7 @@ class BatchedNumPyPrinter(NumPyPrinter):
 
     printmethod = "_batched_numpycode"
     _default_settings = {**NumPyPrinter._default_settings, "names": {}, "summed": False,
-                         "strict": True}
+                         "strict": True, "transposes": {}}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -116,6 +125,8 @@ class BatchedNumPyPrinter(NumPyPrinter):
         if isinstance(expr, sp.Transpose) and isinstance(expr.arg, sp.MatrixSymbol):
             return self._print(expr.arg)
         if isinstance(expr, sp.MatrixSymbol):
+            if expr.name in self._settings["transposes"]:
+                return self._settings["transposes"][expr.name]
             return f"{self._print(expr)}.T"
         raise NotImplementedError(f"cannot print {expr} as a matrix acting on batched rows")
 
@@ -216,6 +227,70 @@ class BatchedNumPyPrinter(NumPyPrinter):
         raise NotImplementedError(f"Piecewise with more than one nonzero branch: {expr}")
 
 
-def print_batched(expr, names: dict[str, str], summed: bool = False) -> str:
+    # ------------------------------------------------------------ statements in place
+
+    def _single_ufunc(self, code: str, arg: str) -> str | None:
+        """``numpy.f`` when ``code`` is exactly ``numpy.f(arg)``, else None."""
+        head = code.split("(", 1)[0]
+        if code == f"{head}({arg})" and head.startswith("numpy.") and "." not in head[6:]:
+            return head
+        return None
+
+    def print_into(self, expr, target: str, new: bool = False) -> list[str]:
+        """Lines that write the value of ``expr`` into the existing array ``target`` (with
+        ``new``: the first GEMM creates ``target``, the other terms are added in place)."""
+        if self._settings["summed"]:
+            raise NotImplementedError("summed expressions are printed as expressions")
+        if isinstance(expr, sp.MatAdd):
+            terms = sorted(expr.args, key=_term_order)
+            gemms = [x for x in terms if isinstance(x, sp.MatMul)
+                     and x.as_coeff_matrices()[0] == 1 and not isinstance(
+                         x.as_coeff_matrices()[1][0], sp.DiagMatrix)]
+            first = gemms[0] if gemms else None
+            rest = [x for x in terms if x is not first]
+            if first is not None and new:
+                lines = [f"{target} = {self._print(first)}"]
+            elif first is not None:
+                lines = self.print_into(first, target)
+            else:
+                lines = [f"{target}[...] = {self._print(rest.pop(0))}"]
+            for term in rest:
+                coeff = term.as_coeff_mmul()[0] if isinstance(term, sp.MatMul) else sp.Integer(1)
+                if coeff.is_number and coeff < 0:
+                    lines.append(f"{target} -= {self._print(-term)}")
+                else:
+                    lines.append(f"{target} += {self._print(term)}")
+            return lines
+        if isinstance(expr, sp.MatMul) and expr.as_coeff_matrices()[0] == 1:
+            factors = expr.as_coeff_matrices()[1]
+            if len(factors) == 2 and isinstance(factors[0], sp.DiagMatrix) \
+                    and self._is_vector(factors[1]):
+                d, g = factors[0].args[0], factors[1]
+                if not (isinstance(d, ElementwiseApplyFunction) and d.function.expr == 1):
+                    return [f"numpy.multiply({_paren(self._print(d))}, {self._print(g)}, out={target})"]
+            elif len(factors) == 2 and self._is_vector(factors[1]) \
+                    and isinstance(factors[0], (sp.MatrixSymbol, sp.Transpose)):
+                v, a = self._print(factors[1]), self._transposed_param(factors[0])
+                return [f"numpy.matmul({v}, {a}, out={target})"]
+        if isinstance(expr, ElementwiseApplyFunction):
+            arg = _paren(self._print(expr.expr))
+            code = self._print(expr)
+            head = self._single_ufunc(code, arg)
+            if head is not None:
+                return [f"{head}({arg}, out={target})"]
+        return [f"{target}[...] = {self._print(expr)}"]
+
+
+def print_batched(expr, names: dict[str, str], summed: bool = False,
+                  transposes: dict[str, str] | None = None) -> str:
     """Print ``expr`` for row-batched arrays named by ``names`` (see ``BatchedNumPyPrinter``)."""
-    return BatchedNumPyPrinter({"names": names, "summed": summed}).doprint(expr)
+    return BatchedNumPyPrinter({"names": names, "summed": summed,
+                                "transposes": transposes or {}}).doprint(expr)
+
+
+def print_batched_into(expr, target: str, names: dict[str, str],
+                       transposes: dict[str, str] | None = None, new: bool = False) -> list[str]:
+    """Lines writing ``expr`` into the existing array ``target`` (no temporary for the result);
+    ``new``: a sum's first GEMM creates ``target``."""
+    return BatchedNumPyPrinter({"names": names, "transposes": transposes or {}}).print_into(
+        expr, target, new=new)

@@ -382,7 +382,7 @@ def test_source_is_numpy_only_formatted_and_optimized():
         assert "\n\n\n\n" not in src
         # tanh' from the stored h, one GEMM for all U x(t), parameter gradients over stacked steps
         assert "(1 - hs[t]**2)" in src or "(1 - hs[1]**2)" in src
-        assert "a_in = b + xs @ U.T" in src and "grad_W = da_all.T @ hprev_all" in src
+        assert "a_in = x_all @ U.T\n    a_in += b" in src and "grad_W = da_all.T @ hprev_all" in src
         assert "grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L" in src
 
 
