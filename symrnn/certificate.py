@@ -780,7 +780,8 @@ def _method(f: Formula, status: str, n: int, ctx: Context, chain: bool) -> str:
         if chain:
             return (f"exact: induction over k ({n} identities: base, Jacobian step, term), "
                     f"every t <= {ctx.spec.tau}")
-        return f"exact: SymPy reduces formula - derivation to 0 ({n} entries)"
+        against = "the unrolled graph" if f.part in ("forward", "loss") else "derivation"
+        return f"exact: SymPy reduces formula - {against} to 0 ({n} entries)"
     if status == "refuted":
         return "SymPy leaves a nonzero difference; a rational point separates the values"
     if status == "ill-formed":
