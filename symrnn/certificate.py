@@ -293,9 +293,8 @@ def _steps(c: Context, lo: int = 1, hi: int | None = None) -> range:
     return range(lo, (c.spec.tau if hi is None else hi) + 1)
 
 
-def _phi_vec(c: Context, v: sp.Matrix, activation: str | None = None) -> sp.Matrix:
-    f = ACTIVATIONS[activation].phi if activation else c.act.phi
-    return v.applyfunc(f)
+def _phi_vec(c: Context, v: sp.Matrix) -> sp.Matrix:
+    return v.applyfunc(c.act.phi)
 
 
 # forward ------------------------------------------------------------
@@ -440,9 +439,8 @@ def _param_sum(param: str, tanh: bool, right: Callable[[Context, int], sp.Matrix
             given.append(gh)
             D = c.one_minus_h2(t) if tanh else c.dphi(t)
             terms.append(product(D, gh, right(c, t).T) if right else product(D, gh))
-        shape = c.d.grad(param).shape
-        return [Claim(c.d.grad(param), msum(terms, terms[0].shape if terms[0].shape != shape else shape),
-                      f"grad_{param} L", _given(*given))]
+        return [Claim(c.d.grad(param), msum(terms, terms[0].shape), f"grad_{param} L",
+                      _given(*given))]
     return build
 
 
