@@ -26,6 +26,18 @@ allocate no temporaries for their results:
     target = A v + B w + u      ->  numpy.matmul(v, A.T, out=target); target += w @ B.T; target += u
     target = diag(d) g          ->  numpy.multiply(d, g, out=target)
     target = f(a), f a ufunc    ->  numpy.f(a, out=target)
+
+A term of a sum whose code is the target itself is already in place (the caller stored it
+there earlier); the other terms are added to it. With a ``scratch`` array, a product added
+so is computed into the scratch first, so a time loop allocates nothing:
+
+    target = target + A v       ->  numpy.matmul(v, A.T, out=scratch); target += scratch
+    target = target - y         ->  target -= y
+    target = target - y, y one-hot with labels (``onehot``)
+                                ->  target[numpy.arange(len(target)), labels] -= 1
+
+``onehot`` maps a symbol to the code of its integer labels, one per row of the target (a
+one-hot vector has no dense array; it can only be subtracted in place).
 """
 
 from __future__ import annotations
@@ -83,7 +95,8 @@ class BatchedNumPyPrinter(NumPyPrinter):
 
     printmethod = "_batched_numpycode"
     _default_settings = {**NumPyPrinter._default_settings, "names": {}, "summed": False,
-                         "strict": True, "transposes": {}}
+                         "strict": True, "transposes": {}, "scratch": None,
+                         "onehot": {}}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -105,6 +118,9 @@ class BatchedNumPyPrinter(NumPyPrinter):
         return self._names[name]
 
     def _print_MatrixSymbol(self, expr):
+        if expr.name in self._settings["onehot"]:
+            raise NotImplementedError(f"one-hot {expr.name!r} has no dense array; it can only "
+                                      f"be subtracted in place")
         return self._lookup(expr.name, "matrix symbol")
 
     def _print_Symbol(self, expr):
@@ -242,6 +258,11 @@ class BatchedNumPyPrinter(NumPyPrinter):
         if self._settings["summed"]:
             raise NotImplementedError("summed expressions are printed as expressions")
         if isinstance(expr, sp.MatAdd):
+            held = [x for x in expr.args
+                    if isinstance(x, sp.MatrixSymbol) and x.name in self._names
+                    and self._names[x.name] == target]
+            if held and not new:
+                return self._add_into([x for x in expr.args if x is not held[0]], target)
             terms = sorted(expr.args, key=_term_order)
             gemms = [x for x in terms if isinstance(x, sp.MatMul)
                      and x.as_coeff_matrices()[0] == 1 and not isinstance(
@@ -280,6 +301,30 @@ class BatchedNumPyPrinter(NumPyPrinter):
                 return [f"{head}({arg}, out={target})"]
         return [f"{target}[...] = {self._print(expr)}"]
 
+    def _add_into(self, terms, target: str) -> list[str]:
+        """Lines adding ``terms`` to ``target``, which already holds the rest of the sum."""
+        lines = []
+        for term in sorted(terms, key=_term_order):
+            coeff = term.as_coeff_mmul()[0] if isinstance(term, sp.MatMul) else sp.Integer(1)
+            negative = coeff.is_number and coeff < 0
+            positive_term = -term if negative else term
+            op = "-=" if negative else "+="
+            if isinstance(positive_term, sp.MatrixSymbol) \
+                    and positive_term.name in self._settings["onehot"]:
+                if not negative:
+                    raise NotImplementedError(f"a one-hot {term} is only subtracted in place")
+                labels = self._settings["onehot"][positive_term.name]
+                lines.append(f"{target}[numpy.arange(len({target})), {labels}] -= 1")
+                continue
+            scratch = self._settings["scratch"]
+            if scratch is not None and isinstance(positive_term, sp.MatMul):
+                product = self.print_into(positive_term, scratch)
+                if len(product) == 1 and product[0].startswith("numpy.matmul("):
+                    lines += [product[0], f"{target} {op} {scratch}"]
+                    continue
+            lines.append(f"{target} {op} {self._print(positive_term)}")
+        return lines
+
 
 def print_batched(expr, names: dict[str, str], summed: bool = False,
                   transposes: dict[str, str] | None = None) -> str:
@@ -289,8 +334,13 @@ def print_batched(expr, names: dict[str, str], summed: bool = False,
 
 
 def print_batched_into(expr, target: str, names: dict[str, str],
-                       transposes: dict[str, str] | None = None, new: bool = False) -> list[str]:
+                       transposes: dict[str, str] | None = None, new: bool = False,
+                       scratch: str | None = None,
+                       onehot: dict[str, str] | None = None) -> list[str]:
     """Lines writing ``expr`` into the existing array ``target`` (no temporary for the result);
-    ``new``: a sum's first GEMM creates ``target``."""
-    return BatchedNumPyPrinter({"names": names, "transposes": transposes or {}}).print_into(
+    ``new``: a sum's first GEMM creates ``target``; a term named as ``target`` is already in
+    place; ``scratch``: an array for products added in place; ``onehot``: symbols given by
+    integer labels (see the module docstring)."""
+    return BatchedNumPyPrinter({"names": names, "transposes": transposes or {},
+                                "scratch": scratch, "onehot": onehot or {}}).print_into(
         expr, target, new=new)
