@@ -164,7 +164,9 @@ def _backward(W, V, xs, hs, yhats, labels):
     dh = das[tau - 1]
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(tau) L = diag(1 - h(tau)^2) grad_h(tau) L
-    numpy.multiply((1 - hs[tau]**2), dh, out=das[tau - 1])
+    numpy.square(hs[tau], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[tau - 1])
 
     for t in range(tau - 1, 0, -1):
         # grad_h(t) L is built in the storage of grad_a(t) L, which holds V^T grad_o(t) L
@@ -175,7 +177,9 @@ def _backward(W, V, xs, hs, yhats, labels):
         dh += prod
         # note: the factor diag(1 - h(t)^2) of the recursion
         # grad_a(t) L = diag(1 - h(t)^2) grad_h(t) L
-        numpy.multiply((1 - hs[t]**2), dh, out=das[t - 1])
+        numpy.square(hs[t], out=prod)
+        numpy.subtract(1, prod, out=prod)
+        numpy.multiply(prod, dh, out=das[t - 1])
 
     # not in the note (h(0) is given there): h(0) feeds a(1)
     # grad_h(0) L = W^T grad_a(1) L

@@ -181,7 +181,9 @@ def _backward(W, V, xs, hs, yhats, labels):
     dh = das[2]
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(3) L = diag(1 - h(3)^2) grad_h(3) L
-    numpy.multiply((1 - hs[3]**2), dh, out=das[2])
+    numpy.square(hs[3], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[2])
 
     # step t = 2
     # grad_h(t) L is built in the storage of grad_a(t) L, which holds V^T grad_o(t) L
@@ -192,7 +194,9 @@ def _backward(W, V, xs, hs, yhats, labels):
     dh += prod
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(2) L = diag(1 - h(2)^2) grad_h(2) L
-    numpy.multiply((1 - hs[2]**2), dh, out=das[1])
+    numpy.square(hs[2], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[1])
 
     # step t = 1
     # grad_h(t) L is built in the storage of grad_a(t) L, which holds V^T grad_o(t) L
@@ -203,7 +207,9 @@ def _backward(W, V, xs, hs, yhats, labels):
     dh += prod
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(1) L = diag(1 - h(1)^2) grad_h(1) L
-    numpy.multiply((1 - hs[1]**2), dh, out=das[0])
+    numpy.square(hs[1], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[0])
 
     # not in the note (h(0) is given there): h(0) feeds a(1)
     # grad_h(0) L = W^T grad_a(1) L

@@ -427,7 +427,8 @@ def build(spec: RNNSpec, form: str) -> dict:
     def backward_last(step):  # grad_h(tau) L, then grad_a(tau) L
         rhs = last.rhs.xreplace({ms.node("grad_o", "tau"): go_t}).xreplace({dh_o_term: dh_o})
         s1 = stmt(last, "dh", at_step(rhs, step, tau), step=step)
-        return [s1, stmt(ga, array_at("grad_a", step), ga.rhs, step=step, into=True)]
+        return [s1, stmt(ga, array_at("grad_a", step), ga.rhs, step=step, into=True,
+                         scratch="prod")]
 
     def backward_step(step):  # grad_h(t) L for t < tau, then grad_a(t) L, both in das[t-1]
         da = array_at("grad_a", step)
@@ -436,7 +437,7 @@ def build(spec: RNNSpec, form: str) -> dict:
         return [Stmt(f"dh = {da}", ("grad_h(t) L is built in the storage of grad_a(t) L, "
                                     "which holds V^T grad_o(t) L",)),
                 stmt(gh, "dh", rhs, step=step, names=names, into=True, scratch="prod"),
-                stmt(ga, da, ga.rhs, step=step, into=True)]
+                stmt(ga, da, ga.rhs, step=step, into=True, scratch="prod")]
 
     h0 = eqs["grad_h0"]
     backward_post = [stmt(h0, "grad_h0", h0.rhs, step=1)]

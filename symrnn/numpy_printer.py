@@ -27,6 +27,13 @@ allocate no temporaries for their results:
     target = diag(d) g          ->  numpy.multiply(d, g, out=target)
     target = f(a), f a ufunc    ->  numpy.f(a, out=target)
 
+With a ``scratch`` array, an elementwise factor d = f(h) built from +, -, * and integer powers
+is computed into the scratch by a chain of ufuncs, so no temporary is allocated for it:
+
+    target = diag(1 - h^2) g    ->  numpy.square(h, out=scratch)
+                                    numpy.subtract(1, scratch, out=scratch)
+                                    numpy.multiply(scratch, g, out=target)
+
 A term of a sum whose code is the target itself is already in place (the caller stored it
 there earlier); the other terms are added to it. With a ``scratch`` array, a product added
 so is computed into the scratch first, so a time loop allocates nothing:
@@ -288,6 +295,10 @@ class BatchedNumPyPrinter(NumPyPrinter):
                     and self._is_vector(factors[1]):
                 d, g = factors[0].args[0], factors[1]
                 if not (isinstance(d, ElementwiseApplyFunction) and d.function.expr == 1):
+                    chain = self._chain_into(d, self._settings["scratch"])
+                    if chain is not None:
+                        scratch = self._settings["scratch"]
+                        return chain + [f"numpy.multiply({scratch}, {self._print(g)}, out={target})"]
                     return [f"numpy.multiply({_paren(self._print(d))}, {self._print(g)}, out={target})"]
             elif len(factors) == 2 and self._is_vector(factors[1]) \
                     and isinstance(factors[0], (sp.MatrixSymbol, sp.Transpose)):
@@ -300,6 +311,36 @@ class BatchedNumPyPrinter(NumPyPrinter):
             if head is not None:
                 return [f"{head}({arg}, out={target})"]
         return [f"{target}[...] = {self._print(expr)}"]
+
+    def _chain_into(self, d, scratch: str | None) -> list[str] | None:
+        """Lines computing the elementwise f(a) = ``d`` into ``scratch`` with ufuncs and out=,
+        or None when f has another form (it is then printed as an expression)."""
+        if scratch is None or not isinstance(d, ElementwiseApplyFunction):
+            return None
+        z, arg = d.function.variables[0], _paren(self._print(d.expr))
+
+        def chain(e):  # lines leaving e in scratch, evaluated as the expression printer orders it
+            if e.is_Pow and e.base == z and e.exp.is_Integer and e.exp > 1:
+                return [f"numpy.square({arg}, out={scratch})" if e.exp == 2
+                        else f"numpy.power({arg}, {int(e.exp)}, out={scratch})"]
+            if e.is_Add and len(e.args) == 2 and e.args[0].is_Number:
+                c, rest = e.args
+                neg = rest.could_extract_minus_sign()
+                rest = -rest if neg else rest
+                ufunc = "subtract" if neg else "add"
+                if rest == z:
+                    return [f"numpy.{ufunc}({self._print(c)}, {arg}, out={scratch})"]
+                inner = chain(rest)
+                return None if inner is None else \
+                    inner + [f"numpy.{ufunc}({self._print(c)}, {scratch}, out={scratch})"]
+            if e.is_Mul and len(e.args) == 2 and z in e.args:
+                other = e.args[1] if e.args[0] == z else e.args[0]
+                inner = chain(other)
+                return None if inner is None else \
+                    inner + [f"numpy.multiply({arg}, {scratch}, out={scratch})"]
+            return None
+
+        return chain(d.function.expr)
 
     def _add_into(self, terms, target: str) -> list[str]:
         """Lines adding ``terms`` to ``target``, which already holds the rest of the sum."""

@@ -381,7 +381,8 @@ def test_source_is_numpy_only_formatted_and_optimized():
         assert src.endswith("\n") and not src.endswith("\n\n")
         assert "\n\n\n\n" not in src
         # tanh' from the stored h, one GEMM for all U x(t), parameter gradients over stacked steps
-        assert "(1 - hs[t]**2)" in src or "(1 - hs[1]**2)" in src
+        assert any(f"numpy.square(hs[{t}], out=prod)\n{' ' * n}numpy.subtract(1, prod, out=prod)"
+                   in src for t, n in (("t", 8), ("1", 4)))
         assert "numpy.matmul(x_all, U.T, out=h_all)\n    h_all += b" in src
         assert "grad_W = da_all.T @ hprev_all" in src
         # few large arrays: V^T grad_o(t) in the storage of grad_a(t), no dense one-hot y(t)

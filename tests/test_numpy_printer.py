@@ -112,3 +112,18 @@ def test_one_hot_is_subtracted_at_the_labels_and_never_printed_dense():
     np.testing.assert_array_equal(ns["d"], p - np.eye(3)[labels])
     with pytest.raises(NotImplementedError):
         BatchedNumPyPrinter({"names": {"y": "labels"}, "onehot": {"y": "labels"}}).doprint(y)
+
+
+@pytest.mark.parametrize("body, first", [(1 - z**2, "numpy.square(hs[t], out=s)"),
+                                         (z * (1 - z), "numpy.subtract(1, hs[t], out=s)")])
+def test_elementwise_factor_is_a_ufunc_chain_in_the_scratch(body, first):
+    from symrnn.numpy_printer import print_batched_into
+    expr = sp.DiagMatrix(ElementwiseApplyFunction(sp.Lambda(z, body), h)) * g
+    lines = print_batched_into(expr, "out", NAMES, scratch="s")
+    assert lines[0] == first and lines[-1] == "numpy.multiply(s, dh, out=out)"
+    rng = np.random.default_rng(4)
+    ns = {"numpy": np, "hs": {0: rng.uniform(-1, 1, size=(5, 4))}, "t": 0,
+          "dh": rng.normal(size=(5, 4)), "s": np.empty((5, 4)), "out": np.empty((5, 4))}
+    want = eval(print_batched(expr, NAMES), ns)
+    exec("\n".join(lines), ns)
+    np.testing.assert_array_equal(ns["out"], want)
