@@ -158,7 +158,7 @@ def _backward(W, V, xs, hs, yhats, labels):
     numpy.matmul(do_all, V, out=da_all)
 
     W = _aligned(W)  # contiguous and aligned, for the GEMM of every step
-    prod = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # W^T grad_a(t+1) L of one step
+    prod = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # one step: W^T grad_a(t+1) L, phi'
     # note: grad_h(tau) L = V^T grad_o(tau) L
     # grad_h(tau) L = V^T grad_o(tau) L
     dh = das[tau - 1]
