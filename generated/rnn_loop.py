@@ -45,7 +45,8 @@ def forward(params, x, h0=None):
     without the batch axis when x is one sequence (tau, n_in).
     """
     p = _Checked(params, x, None, h0, need_y=False)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    hs = numpy.empty((p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, hs)
     yhats = _output(os)
     if p.single:
         return hs[1:, 0], yhats[:, 0]
@@ -55,7 +56,8 @@ def forward(params, x, h0=None):
 def loss(params, x, y, h0=None):
     """L = sum_t L(t), summed over the sequences of the batch (a NumPy scalar)."""
     p = _Checked(params, x, y, h0, need_y=True)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    hs = numpy.empty((p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, hs)
     return _output_and_loss(os, p.labels, p.ys)[1]
 
 
@@ -63,9 +65,12 @@ def loss_and_grad(params, x, y, h0=None):
     """L and its gradients: (loss, {"U", "W", "V", "b", "c", "h0"}) with the shapes of the
     parameters and of h0 (h0 = None: the gradient for a zero h(0), one per sequence)."""
     p = _Checked(params, x, y, h0, need_y=True)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    # h(0..tau) and grad_a(1..tau) L in one allocation: the C allocator then keeps the memory
+    # for the next call instead of returning it to the system and faulting it in again
+    work = numpy.empty((2 * p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, work[:p.tau + 1])
     yhats, loss_value = _output_and_loss(os, p.labels, p.ys)
-    grads = _backward(p.W, p.V, p.xs, hs, yhats, p.labels)
+    grads = _backward(p.W, p.V, p.xs, hs, yhats, p.labels, work[p.tau + 1:])
     grad_h0 = grads["h0"]
     if p.h0_shape == (N_HIDDEN,):
         grad_h0 = grad_h0.sum(axis=0)  # one h(0) shared by the batch, or one sequence
@@ -73,10 +78,9 @@ def loss_and_grad(params, x, y, h0=None):
     return loss_value, grads
 
 
-def _forward(U, W, V, b, c, xs, h0):
-    """h(0..tau) as hs[0..tau] and o(1..tau) as os[0..tau-1]; tau from the shape of xs."""
+def _forward(U, W, V, b, c, xs, h0, hs):
+    """h(0..tau) into hs[0..tau] and o(1..tau) as os[0..tau-1]; tau from the shape of xs."""
     tau, batch = xs.shape[0], xs.shape[1]
-    hs = numpy.empty((tau + 1, batch, N_HIDDEN), dtype=xs.dtype)
     hs[0] = h0
     WT = _aligned(W.T)  # W^T once, contiguous, for the GEMM of every step
     prod = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # W h(t-1) of one step
@@ -142,10 +146,9 @@ def _output_and_loss(os, labels, ys):
     return yhats, loss
 
 
-def _backward(W, V, xs, hs, yhats, labels):
-    """BPTT: grad_a(t) L for t = tau..1 in das[t-1], then the parameter gradients."""
+def _backward(W, V, xs, hs, yhats, labels, das):
+    """BPTT: grad_a(t) L for t = tau..1 into das[t-1], then the parameter gradients."""
     tau, batch = xs.shape[0], xs.shape[1]
-    das = numpy.empty((tau, batch, N_HIDDEN), dtype=xs.dtype)
     # grad_o(t) L for every t and sequence, one row each, in the storage of y^(t)
     do_all = yhats.reshape(-1, N_OUT)
     # note: (grad_o(t) L)_i = y^_i(t) - 1[i = y(t)]
