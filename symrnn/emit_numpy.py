@@ -13,7 +13,9 @@ Optimizations, all decided here and none depending on tau being small:
   storage of h(t) and a(t) = (b + U x(t)) + W h(t-1) completed there; V^T grad_o(t) goes into
   the storage of grad_a(t); softmax works in place on o(t) and grad_o(t) in place on y^(t),
   with a one-hot y(t) subtracted at the label positions (no dense one-hot array); the time
-  loops put each step's product in one small scratch array;
+  loops put each step's product and phi'(h(t)) in one small scratch array; loss_and_grad
+  holds h(0..tau) and grad_a(1..tau) in one allocation (the C allocator then reuses it on
+  the next call instead of faulting fresh pages in); nothing is kept across calls;
 - the output layer and loss use stable kernels (max-shifted softmax, log-sum-exp,
   logaddexp-form sigmoid and BCE); they are the one part written here by hand, each with
   the identity it implements, and are checked numerically against the SymPy definitions.
