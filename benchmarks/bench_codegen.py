@@ -5,6 +5,17 @@ Peers: a per-step NumPy BPTT (min-char-rnn style, below), lambdify of the SymPy 
 only), PyTorch (autograd on the same math; nn.RNN + Linear + cross_entropy) and JAX (jit of
 lax.scan) when installed. Also: a GEMM-bound estimate (FLOPs / measured matmul rate) and peak
 memory (tracemalloc) for tau = 100 and 1000 on config M.
+
+GEMM FLOPs: the forward pass has three products per step and sequence, U x(t), W h(t-1) and
+V h(t): fwd = 2 tau batch (n_in n_h + n_h n_h + n_h n_out). The backward pass has, per forward
+product, one for the weight gradient (grad_U, grad_W, grad_V) and one for the gradient w.r.t.
+the product's input (W^T grad_a(t+1), V^T grad_o(t)), except U^T grad_a(t): nothing needs the
+gradient w.r.t. x. Total = 3 fwd - 2 tau batch n_in n_h (elementwise work not counted).
+
+Timing is sensitive to other processes: the 2-thread OpenBLAS calls slow down sharply when
+another process is busy, so check the load (uptime) and compare rows of one run only;
+--repeat N reports for every row the best of N medians (a burst of load then spoils one of
+them, not the row).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from symrnn import CodegenSpec, RNNSpec, emit_numpy  # noqa: E402
 
 CONFIGS = {"S": (8, 16, 8, 10, 1), "M": (64, 128, 64, 50, 32), "L": (256, 512, 256, 100, 64)}
+REPEAT = 1  # medians per row; the best is reported (--repeat)
 
 
 def load(spec, form):
@@ -32,6 +44,11 @@ def load(spec, form):
 
 
 def median_time(fn, budget=1.0, min_runs=5, max_runs=200):
+    """The median time of fn per call; with REPEAT > 1 the best of REPEAT such medians."""
+    return min(_median_time(fn, budget, min_runs, max_runs) for _ in range(REPEAT))
+
+
+def _median_time(fn, budget, min_runs, max_runs):
     fn()  # warm up
     times = []
     start = time.perf_counter()
@@ -91,7 +108,9 @@ def matmul_rate(dtype):
 def gemm_flops(cfg):
     n_in, n_h, n_out, tau, batch = cfg
     fwd = 2 * tau * batch * (n_in * n_h + n_h * n_h + n_h * n_out)
-    return 3 * fwd  # backward: two products per forward product (input and weight gradients)
+    # backward: a weight-gradient and an input-gradient product per forward product, but no
+    # gradient w.r.t. x, so U^T grad_a(t) is never computed (see the module docstring)
+    return 3 * fwd - 2 * tau * batch * n_in * n_h
 
 
 def lambdify_sympy(cfg):
@@ -182,9 +201,14 @@ def fmt(t):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="S and M only")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="report for every row the best of N medians (default 1)")
     args = ap.parse_args(argv)
+    global REPEAT
+    REPEAT = max(1, args.repeat)
     names = ["S", "M"] if args.quick else ["S", "M", "L"]
-    print(f"numpy {np.__version__}; times are medians of forward + full BPTT per call")
+    print(f"numpy {np.__version__}; times are medians of forward + full BPTT per call"
+          + (f" (best of {REPEAT} medians)" if REPEAT > 1 else ""))
     for dtype in (np.float64, np.float32):
         rate = matmul_rate(dtype)
         print(f"\n== {np.dtype(dtype).name} (NumPy matmul rate {rate / 1e9:.1f} GFLOP/s) ==")

@@ -45,7 +45,8 @@ def forward(params, x, h0=None):
     without the batch axis when x is one sequence (tau, n_in).
     """
     p = _Checked(params, x, None, h0, need_y=False)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    hs = numpy.empty((p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, hs)
     yhats = _output(os)
     if p.single:
         return hs[1:, 0], yhats[:, 0]
@@ -55,7 +56,8 @@ def forward(params, x, h0=None):
 def loss(params, x, y, h0=None):
     """L = sum_t L(t), summed over the sequences of the batch (a NumPy scalar)."""
     p = _Checked(params, x, y, h0, need_y=True)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    hs = numpy.empty((p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, hs)
     return _output_and_loss(os, p.labels, p.ys)[1]
 
 
@@ -63,9 +65,12 @@ def loss_and_grad(params, x, y, h0=None):
     """L and its gradients: (loss, {"U", "W", "V", "b", "c", "h0"}) with the shapes of the
     parameters and of h0 (h0 = None: the gradient for a zero h(0), one per sequence)."""
     p = _Checked(params, x, y, h0, need_y=True)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    # h(0..tau) and grad_a(1..tau) L in one allocation: the C allocator then keeps the memory
+    # for the next call instead of returning it to the system and faulting it in again
+    work = numpy.empty((2 * p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, work[:p.tau + 1])
     yhats, loss_value = _output_and_loss(os, p.labels, p.ys)
-    grads = _backward(p.W, p.V, p.xs, hs, yhats, p.ys)
+    grads = _backward(p.W, p.V, p.xs, hs, yhats, p.labels, work[p.tau + 1:])
     grad_h0 = grads["h0"]
     if p.h0_shape == (N_HIDDEN,):
         grad_h0 = grad_h0.sum(axis=0)  # one h(0) shared by the batch, or one sequence
@@ -73,28 +78,28 @@ def loss_and_grad(params, x, y, h0=None):
     return loss_value, grads
 
 
-def _forward(U, W, V, b, c, xs, h0):
-    """h(0..tau) as hs[0..tau] and o(1..tau) as os[0..tau-1]; tau from the shape of xs."""
+def _forward(U, W, V, b, c, xs, h0, hs):
+    """h(0..tau) into hs[0..tau] and o(1..tau) as os[0..tau-1]; tau from the shape of xs."""
     tau, batch = xs.shape[0], xs.shape[1]
-    hs = numpy.empty((tau + 1, batch, N_HIDDEN), dtype=xs.dtype)
     hs[0] = h0
     WT = _aligned(W.T)  # W^T once, contiguous, for the GEMM of every step
+    prod = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # W h(t-1) of one step
     # x(t) for every t and sequence, one row each
     x_all = xs.reshape(-1, N_IN)
-    # b + U x(t) for every t in one GEMM (the part of a(t) without h(t-1))
-    a_in = x_all @ U.T
-    a_in += b
-    a_in = a_in.reshape(-1, batch, N_HIDDEN)
+    # h(t) for every t and sequence, one row each (a view of hs)
+    h_all = hs[1:].reshape(-1, N_HIDDEN)
+    # b + U x(t) for every t in one GEMM, in the storage of h(t)
+    # (the part of a(t) without h(t-1))
+    numpy.matmul(x_all, U.T, out=h_all)
+    h_all += b
 
     for t in range(1, tau + 1):
-        # a(t) = b + W h(t - 1) + U x(t), in hs[t]
-        numpy.matmul(hs[t - 1], WT, out=hs[t])
-        hs[t] += a_in[t - 1]
+        # a(t) = b + W h(t - 1) + U x(t), in hs[t], which holds b + U x(t)
+        numpy.matmul(hs[t - 1], WT, out=prod)
+        hs[t] += prod
         # h(t) = tanh(a(t)), in place
         numpy.tanh(hs[t], out=hs[t])
 
-    # h(t) for every t and sequence, one row each
-    h_all = hs[1:].reshape(-1, N_HIDDEN)
     # o(t) = c + V h(t) for every t in one GEMM
     os = h_all @ V.T
     os += c
@@ -104,11 +109,13 @@ def _forward(U, W, V, b, c, xs, h0):
 
 
 def _output(os):
-    """y^(t) for every step at once (stable form)."""
+    """y^(t) for every step at once (stable form); os may be overwritten."""
     # softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1
-    z = os - os.max(axis=-1, keepdims=True)
-    # exp(z), no overflow
-    yhats = numpy.exp(z)
+    # (z in place of o(t))
+    z = os
+    z -= z.max(axis=-1, keepdims=True)
+    # exp(z), no overflow (in place of z)
+    yhats = numpy.exp(z, out=z)
     # sum_i exp(z_i), at least 1
     s = yhats.sum(axis=-1, keepdims=True)
     # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place
@@ -118,63 +125,69 @@ def _output(os):
 
 
 def _output_and_loss(os, labels, ys):
-    """y^(t) and L = sum_t L(t) (stable form)."""
+    """y^(t) and L = sum_t L(t) (stable form); os may be overwritten."""
     # softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1
-    z = os - os.max(axis=-1, keepdims=True)
-    # exp(z), no overflow
-    yhats = numpy.exp(z)
+    # (z in place of o(t))
+    z = os
+    z -= z.max(axis=-1, keepdims=True)
+    # z[y(t)], before exp(z) overwrites z
+    z_y = numpy.take_along_axis(z, labels[..., None], axis=-1)
+    # exp(z), no overflow (in place of z)
+    yhats = numpy.exp(z, out=z)
     # sum_i exp(z_i), at least 1
     s = yhats.sum(axis=-1, keepdims=True)
     # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place
     yhats /= s
-
     # log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)
-    log_p = numpy.take_along_axis(z, labels[..., None], axis=-1) - numpy.log(s)
+    log_p = z_y - numpy.log(s)
     # L = sum_t L(t), L(t) = -log y^(t)[y(t)], summed over the batch too
     loss = -log_p.sum()
 
     return yhats, loss
 
 
-def _backward(W, V, xs, hs, yhats, ys):
-    """BPTT: grad_a(t) L for t = tau..1 in das[t-1], then the parameter gradients."""
+def _backward(W, V, xs, hs, yhats, labels, das):
+    """BPTT: grad_a(t) L for t = tau..1 into das[t-1], then the parameter gradients."""
     tau, batch = xs.shape[0], xs.shape[1]
+    # grad_o(t) L for every t and sequence, one row each, in the storage of y^(t)
+    do_all = yhats.reshape(-1, N_OUT)
     # note: (grad_o(t) L)_i = y^_i(t) - 1[i = y(t)]
-    # grad_o(t) L = y^(t) - y(t)
-    dos = yhats - ys
-    # grad_o(t) L for every t and sequence, one row each
-    do_all = dos.reshape(-1, N_OUT)
-    # V^T grad_o(t) L for every t in one GEMM (the part of grad_h(t) L without grad_a(t+1) L)
-    dh_o = (do_all @ V).reshape(-1, batch, N_HIDDEN)
+    # grad_o(t) L = y^(t) - y(t), y(t) one-hot: 1 subtracted at the label of each row
+    do_all[numpy.arange(len(do_all)), labels.ravel()] -= 1
+    # grad_a(t) L for every t and sequence, one row each (a view of das)
+    da_all = das.reshape(-1, N_HIDDEN)
+    # V^T grad_o(t) L for every t in one GEMM, in the storage of grad_a(t) L
+    # (the part of grad_h(t) L without grad_a(t+1) L)
+    numpy.matmul(do_all, V, out=da_all)
 
     W = _aligned(W)  # contiguous and aligned, for the GEMM of every step
-    das = numpy.empty((tau, batch, N_HIDDEN), dtype=xs.dtype)
+    prod = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # one step: W^T grad_a(t+1) L, phi'
     # note: grad_h(tau) L = V^T grad_o(tau) L
     # grad_h(tau) L = V^T grad_o(tau) L
-    dh = dh_o[tau - 1]
+    dh = das[tau - 1]
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(tau) L = diag(1 - h(tau)^2) grad_h(tau) L
-    numpy.multiply((1 - hs[tau]**2), dh, out=das[tau - 1])
+    numpy.square(hs[tau], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[tau - 1])
 
     for t in range(tau - 1, 0, -1):
-        # grad_h(t) L is built in the storage of grad_a(t) L
+        # grad_h(t) L is built in the storage of grad_a(t) L, which holds V^T grad_o(t) L
         dh = das[t - 1]
         # note (BPTT): grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L
         # grad_h(t) L = W^T grad_a(t + 1) L + V^T grad_o(t) L
-        numpy.matmul(das[t], W, out=dh)
-        dh += dh_o[t - 1]
+        numpy.matmul(das[t], W, out=prod)
+        dh += prod
         # note: the factor diag(1 - h(t)^2) of the recursion
         # grad_a(t) L = diag(1 - h(t)^2) grad_h(t) L
-        numpy.multiply((1 - hs[t]**2), dh, out=das[t - 1])
+        numpy.square(hs[t], out=prod)
+        numpy.subtract(1, prod, out=prod)
+        numpy.multiply(prod, dh, out=das[t - 1])
 
     # not in the note (h(0) is given there): h(0) feeds a(1)
     # grad_h(0) L = W^T grad_a(1) L
     grad_h0 = das[0] @ W
 
-    # grad_a(t) L for every t and sequence, one row each
-    da_all = das.reshape(-1, N_HIDDEN)
-    # grad_o(t) L for every t and sequence, one row each
-    do_all = dos.reshape(-1, N_OUT)
     # h(t) for every t and sequence, one row each
     h_all = hs[1:].reshape(-1, N_HIDDEN)
     # h(t - 1) for every t and sequence, one row each
@@ -270,8 +283,7 @@ class _Checked:
             bad = y[(y < 0) | (y >= N_OUT)].flat[0]
             raise ValueError(f"y: expected labels in 0..{N_OUT - 1}, got {bad}")
         self.labels = y.reshape(self.tau, self.batch).astype(numpy.intp)
-        # y(t) as one-hot vectors, for grad_o(t) L = y^(t) - y(t)
-        self.ys = (self.labels[..., None] == numpy.arange(N_OUT)).astype(self.dtype)
+        self.ys = None  # y(t) is one-hot: only its labels are kept
 
 
 def _float_array(name, value):

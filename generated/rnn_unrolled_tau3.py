@@ -47,7 +47,8 @@ def forward(params, x, h0=None):
     without the batch axis when x is one sequence (tau, n_in).
     """
     p = _Checked(params, x, None, h0, need_y=False)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    hs = numpy.empty((p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, hs)
     yhats = _output(os)
     if p.single:
         return hs[1:, 0], yhats[:, 0]
@@ -57,7 +58,8 @@ def forward(params, x, h0=None):
 def loss(params, x, y, h0=None):
     """L = sum_t L(t), summed over the sequences of the batch (a NumPy scalar)."""
     p = _Checked(params, x, y, h0, need_y=True)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    hs = numpy.empty((p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, hs)
     return _output_and_loss(os, p.labels, p.ys)[1]
 
 
@@ -65,9 +67,12 @@ def loss_and_grad(params, x, y, h0=None):
     """L and its gradients: (loss, {"U", "W", "V", "b", "c", "h0"}) with the shapes of the
     parameters and of h0 (h0 = None: the gradient for a zero h(0), one per sequence)."""
     p = _Checked(params, x, y, h0, need_y=True)
-    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0)
+    # h(0..tau) and grad_a(1..tau) L in one allocation: the C allocator then keeps the memory
+    # for the next call instead of returning it to the system and faulting it in again
+    work = numpy.empty((2 * p.tau + 1, p.batch, N_HIDDEN), dtype=p.dtype)
+    hs, os = _forward(p.U, p.W, p.V, p.b, p.c, p.xs, p.h0, work[:p.tau + 1])
     yhats, loss_value = _output_and_loss(os, p.labels, p.ys)
-    grads = _backward(p.W, p.V, p.xs, hs, yhats, p.ys)
+    grads = _backward(p.W, p.V, p.xs, hs, yhats, p.labels, work[p.tau + 1:])
     grad_h0 = grads["h0"]
     if p.h0_shape == (N_HIDDEN,):
         grad_h0 = grad_h0.sum(axis=0)  # one h(0) shared by the batch, or one sequence
@@ -75,42 +80,42 @@ def loss_and_grad(params, x, y, h0=None):
     return loss_value, grads
 
 
-def _forward(U, W, V, b, c, xs, h0):
-    """h(0..tau) as hs[0..tau] and o(1..tau) as os[0..tau-1], unrolled for tau = 3."""
+def _forward(U, W, V, b, c, xs, h0, hs):
+    """h(0..tau) into hs[0..tau] and o(1..tau) as os[0..tau-1], unrolled for tau = 3."""
     batch = xs.shape[1]
-    hs = numpy.empty((TAU + 1, batch, N_HIDDEN), dtype=xs.dtype)
     hs[0] = h0
     WT = _aligned(W.T)  # W^T once, contiguous, for the GEMM of every step
+    prod = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # W h(t-1) of one step
     # x(t) for every t and sequence, one row each
     x_all = xs.reshape(-1, N_IN)
-    # b + U x(t) for every t in one GEMM (the part of a(t) without h(t-1))
-    a_in = x_all @ U.T
-    a_in += b
-    a_in = a_in.reshape(-1, batch, N_HIDDEN)
+    # h(t) for every t and sequence, one row each (a view of hs)
+    h_all = hs[1:].reshape(-1, N_HIDDEN)
+    # b + U x(t) for every t in one GEMM, in the storage of h(t)
+    # (the part of a(t) without h(t-1))
+    numpy.matmul(x_all, U.T, out=h_all)
+    h_all += b
 
     # step t = 1
-    # a(1) = b + W h(0) + U x(1), in hs[1]
-    numpy.matmul(hs[0], WT, out=hs[1])
-    hs[1] += a_in[0]
+    # a(1) = b + W h(0) + U x(1), in hs[1], which holds b + U x(1)
+    numpy.matmul(hs[0], WT, out=prod)
+    hs[1] += prod
     # h(1) = tanh(a(1)), in place
     numpy.tanh(hs[1], out=hs[1])
 
     # step t = 2
-    # a(2) = b + W h(1) + U x(2), in hs[2]
-    numpy.matmul(hs[1], WT, out=hs[2])
-    hs[2] += a_in[1]
+    # a(2) = b + W h(1) + U x(2), in hs[2], which holds b + U x(2)
+    numpy.matmul(hs[1], WT, out=prod)
+    hs[2] += prod
     # h(2) = tanh(a(2)), in place
     numpy.tanh(hs[2], out=hs[2])
 
     # step t = 3
-    # a(3) = b + W h(2) + U x(3), in hs[3]
-    numpy.matmul(hs[2], WT, out=hs[3])
-    hs[3] += a_in[2]
+    # a(3) = b + W h(2) + U x(3), in hs[3], which holds b + U x(3)
+    numpy.matmul(hs[2], WT, out=prod)
+    hs[3] += prod
     # h(3) = tanh(a(3)), in place
     numpy.tanh(hs[3], out=hs[3])
 
-    # h(t) for every t and sequence, one row each
-    h_all = hs[1:].reshape(-1, N_HIDDEN)
     # o(t) = c + V h(t) for every t in one GEMM
     os = h_all @ V.T
     os += c
@@ -120,11 +125,13 @@ def _forward(U, W, V, b, c, xs, h0):
 
 
 def _output(os):
-    """y^(t) for every step at once (stable form)."""
+    """y^(t) for every step at once (stable form); os may be overwritten."""
     # softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1
-    z = os - os.max(axis=-1, keepdims=True)
-    # exp(z), no overflow
-    yhats = numpy.exp(z)
+    # (z in place of o(t))
+    z = os
+    z -= z.max(axis=-1, keepdims=True)
+    # exp(z), no overflow (in place of z)
+    yhats = numpy.exp(z, out=z)
     # sum_i exp(z_i), at least 1
     s = yhats.sum(axis=-1, keepdims=True)
     # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place
@@ -134,75 +141,83 @@ def _output(os):
 
 
 def _output_and_loss(os, labels, ys):
-    """y^(t) and L = sum_t L(t) (stable form)."""
+    """y^(t) and L = sum_t L(t) (stable form); os may be overwritten."""
     # softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1
-    z = os - os.max(axis=-1, keepdims=True)
-    # exp(z), no overflow
-    yhats = numpy.exp(z)
+    # (z in place of o(t))
+    z = os
+    z -= z.max(axis=-1, keepdims=True)
+    # z[y(t)], before exp(z) overwrites z
+    z_y = numpy.take_along_axis(z, labels[..., None], axis=-1)
+    # exp(z), no overflow (in place of z)
+    yhats = numpy.exp(z, out=z)
     # sum_i exp(z_i), at least 1
     s = yhats.sum(axis=-1, keepdims=True)
     # y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place
     yhats /= s
-
     # log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)
-    log_p = numpy.take_along_axis(z, labels[..., None], axis=-1) - numpy.log(s)
+    log_p = z_y - numpy.log(s)
     # L = sum_t L(t), L(t) = -log y^(t)[y(t)], summed over the batch too
     loss = -log_p.sum()
 
     return yhats, loss
 
 
-def _backward(W, V, xs, hs, yhats, ys):
-    """BPTT unrolled for tau = 3: grad_a(t) L in das[t-1], then the gradients."""
+def _backward(W, V, xs, hs, yhats, labels, das):
+    """BPTT unrolled for tau = 3: grad_a(t) L into das[t-1], then the gradients."""
     batch = xs.shape[1]
+    # grad_o(t) L for every t and sequence, one row each, in the storage of y^(t)
+    do_all = yhats.reshape(-1, N_OUT)
     # note: (grad_o(t) L)_i = y^_i(t) - 1[i = y(t)]
-    # grad_o(t) L = y^(t) - y(t)
-    dos = yhats - ys
-    # grad_o(t) L for every t and sequence, one row each
-    do_all = dos.reshape(-1, N_OUT)
-    # V^T grad_o(t) L for every t in one GEMM (the part of grad_h(t) L without grad_a(t+1) L)
-    dh_o = (do_all @ V).reshape(-1, batch, N_HIDDEN)
+    # grad_o(t) L = y^(t) - y(t), y(t) one-hot: 1 subtracted at the label of each row
+    do_all[numpy.arange(len(do_all)), labels.ravel()] -= 1
+    # grad_a(t) L for every t and sequence, one row each (a view of das)
+    da_all = das.reshape(-1, N_HIDDEN)
+    # V^T grad_o(t) L for every t in one GEMM, in the storage of grad_a(t) L
+    # (the part of grad_h(t) L without grad_a(t+1) L)
+    numpy.matmul(do_all, V, out=da_all)
 
     W = _aligned(W)  # contiguous and aligned, for the GEMM of every step
-    das = numpy.empty((TAU, batch, N_HIDDEN), dtype=xs.dtype)
+    prod = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # one step: W^T grad_a(t+1) L, phi'
     # step t = 3 (tau)
     # note: grad_h(tau) L = V^T grad_o(tau) L
     # grad_h(3) L = V^T grad_o(3) L
-    dh = dh_o[2]
+    dh = das[2]
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(3) L = diag(1 - h(3)^2) grad_h(3) L
-    numpy.multiply((1 - hs[3]**2), dh, out=das[2])
+    numpy.square(hs[3], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[2])
 
     # step t = 2
-    # grad_h(t) L is built in the storage of grad_a(t) L
+    # grad_h(t) L is built in the storage of grad_a(t) L, which holds V^T grad_o(t) L
     dh = das[1]
     # note (BPTT): grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L
     # grad_h(2) L = W^T grad_a(3) L + V^T grad_o(2) L
-    numpy.matmul(das[2], W, out=dh)
-    dh += dh_o[1]
+    numpy.matmul(das[2], W, out=prod)
+    dh += prod
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(2) L = diag(1 - h(2)^2) grad_h(2) L
-    numpy.multiply((1 - hs[2]**2), dh, out=das[1])
+    numpy.square(hs[2], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[1])
 
     # step t = 1
-    # grad_h(t) L is built in the storage of grad_a(t) L
+    # grad_h(t) L is built in the storage of grad_a(t) L, which holds V^T grad_o(t) L
     dh = das[0]
     # note (BPTT): grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L
     # grad_h(1) L = W^T grad_a(2) L + V^T grad_o(1) L
-    numpy.matmul(das[1], W, out=dh)
-    dh += dh_o[0]
+    numpy.matmul(das[1], W, out=prod)
+    dh += prod
     # note: the factor diag(1 - h(t)^2) of the recursion
     # grad_a(1) L = diag(1 - h(1)^2) grad_h(1) L
-    numpy.multiply((1 - hs[1]**2), dh, out=das[0])
+    numpy.square(hs[1], out=prod)
+    numpy.subtract(1, prod, out=prod)
+    numpy.multiply(prod, dh, out=das[0])
 
     # not in the note (h(0) is given there): h(0) feeds a(1)
     # grad_h(0) L = W^T grad_a(1) L
     grad_h0 = das[0] @ W
 
-    # grad_a(t) L for every t and sequence, one row each
-    da_all = das.reshape(-1, N_HIDDEN)
-    # grad_o(t) L for every t and sequence, one row each
-    do_all = dos.reshape(-1, N_OUT)
     # h(t) for every t and sequence, one row each
     h_all = hs[1:].reshape(-1, N_HIDDEN)
     # h(t - 1) for every t and sequence, one row each
@@ -301,8 +316,7 @@ class _Checked:
             bad = y[(y < 0) | (y >= N_OUT)].flat[0]
             raise ValueError(f"y: expected labels in 0..{N_OUT - 1}, got {bad}")
         self.labels = y.reshape(self.tau, self.batch).astype(numpy.intp)
-        # y(t) as one-hot vectors, for grad_o(t) L = y^(t) - y(t)
-        self.ys = (self.labels[..., None] == numpy.arange(N_OUT)).astype(self.dtype)
+        self.ys = None  # y(t) is one-hot: only its labels are kept
 
 
 def _float_array(name, value):

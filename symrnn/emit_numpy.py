@@ -9,7 +9,13 @@ Optimizations, all decided here and none depending on tau being small:
   in grad_h(t)) are hoisted out of the time loop and computed for all steps in one GEMM;
 - parameter gradients (the summed equations) are single GEMMs over stacked time steps;
 - phi'(a(t)) is written with the stored h(t) (1 - h^2 for tanh), as the derivation gives it;
-- buffers for h(0..tau) and grad_a(1..tau) are allocated once per call;
+- few large arrays per call (fresh memory costs page faults): b + U x(t) is computed into the
+  storage of h(t) and a(t) = (b + U x(t)) + W h(t-1) completed there; V^T grad_o(t) goes into
+  the storage of grad_a(t); softmax works in place on o(t) and grad_o(t) in place on y^(t),
+  with a one-hot y(t) subtracted at the label positions (no dense one-hot array); the time
+  loops put each step's product and phi'(h(t)) in one small scratch array; loss_and_grad
+  holds h(0..tau) and grad_a(1..tau) in one allocation (the C allocator then reuses it on
+  the next call instead of faulting fresh pages in); nothing is kept across calls;
 - the output layer and loss use stable kernels (max-shifted softmax, log-sum-exp,
   logaddexp-form sigmoid and BCE); they are the one part written here by hand, each with
   the identity it implements, and are checked numerically against the SymPy definitions.
@@ -91,8 +97,9 @@ def certified_equations(activation: str, loss: str) -> dict[str, MatrixEquation]
 # ---------------------------------------------------------------- names: math -> arrays
 
 #: node kind -> (array, index of step t in it): hs[t] is h(t); the others start at t = 1.
+#: b + U x(t) is held in hs[t] and V^T grad_o(t) in das[t-1] until the step completes them.
 ARRAYS = {"x": ("xs", -1), "h": ("hs", 0), "grad_o": ("dos", -1), "grad_a": ("das", -1),
-          "a_in": ("a_in", -1), "dh_o": ("dh_o", -1), "yhat": ("yhats", -1), "y": ("ys", -1)}
+          "a_in": ("hs", 0), "dh_o": ("das", -1), "yhat": ("yhats", -1), "y": ("ys", -1)}
 #: the same nodes for all steps at once (stacked (tau, batch, n) arrays)
 STACKED = {"x^(t)": "xs", "h^(t)": "hs[1:]", "h^(t-1)": "hs[:-1]", "grad_o^(t)": "dos",
            "grad_a^(t)": "das", "yhat^(t)": "yhats", "y^(t)": "ys", "o^(t)": "os"}
@@ -252,20 +259,28 @@ def _note(name: str, spec: RNNSpec, dphi_text: str) -> str:
 
 # ---------------------------------------------------------------- stable output kernels
 
-#: loss -> (output lines, loss lines); names: os (logits), yhats, labels / ys (targets), loss.
-#: Each line's comment is the identity it implements; tests check them against the SymPy
-#: definitions in ``functions.LOSSES``.
+#: loss -> (output lines, output-and-loss lines); names: os (logits), yhats, labels / ys
+#: (targets), loss. Each line's comment is the identity it implements; tests check them against
+#: the SymPy definitions in ``functions.LOSSES``. Softmax works in place on os (the caller's
+#: logits are not needed again); for mse and bce the loss lines follow the output line.
+_SHIFT = [Stmt("z = os", ("softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, "
+                          "so exp(z) <= 1",
+                          "(z in place of o(t))")),
+          Stmt("z -= z.max(axis=-1, keepdims=True)", ())]
+_SOFTMAX = [Stmt("yhats = numpy.exp(z, out=z)", ("exp(z), no overflow (in place of z)",)),
+            Stmt("s = yhats.sum(axis=-1, keepdims=True)", ("sum_i exp(z_i), at least 1",)),
+            Stmt("yhats /= s", ("y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place",))]
 KERNELS = {
     "softmax-ce": (
-        [Stmt("z = os - os.max(axis=-1, keepdims=True)",
-              ("softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, so exp(z) <= 1",)),
-         Stmt("yhats = numpy.exp(z)", ("exp(z), no overflow",)),
-         Stmt("s = yhats.sum(axis=-1, keepdims=True)", ("sum_i exp(z_i), at least 1",)),
-         Stmt("yhats /= s", ("y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place",))],
-        [Stmt("log_p = numpy.take_along_axis(z, labels[..., None], axis=-1) - numpy.log(s)",
-              ("log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)",)),
-         Stmt("loss = -log_p.sum()",
-              ("L = sum_t L(t), L(t) = -log y^(t)[y(t)], summed over the batch too",))]),
+        _SHIFT + _SOFTMAX,
+        _SHIFT
+        + [Stmt("z_y = numpy.take_along_axis(z, labels[..., None], axis=-1)",
+                ("z[y(t)], before exp(z) overwrites z",))]
+        + _SOFTMAX
+        + [Stmt("log_p = z_y - numpy.log(s)",
+                ("log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)",)),
+           Stmt("loss = -log_p.sum()",
+                ("L = sum_t L(t), L(t) = -log y^(t)[y(t)], summed over the batch too",))]),
     "mse": (
         [Stmt("yhats = os", ("y^(t) = o(t)",))],
         [Stmt("loss = 0.5 * ((os - ys)**2).sum()",
@@ -340,77 +355,98 @@ def build(spec: RNNSpec, form: str) -> dict:
     # stacked GEMMs run on (tau * batch, n) views: one BLAS call (a 3-D matmul loops over t)
     forward_pre = [
         Stmt("x_all = xs.reshape(-1, N_IN)", ("x(t) for every t and sequence, one row each",)),
-        Stmt("\n".join(print_batched_into(hoisted_expr, "a_in",
-                                          stacked_names(hoisted_expr, flat=True), new=True)
-                       + ["a_in = a_in.reshape(-1, batch, N_HIDDEN)"]),
-             (f"{math_text(hoisted_expr)} for every t in one GEMM "
-              f"(the part of a(t) without h(t-1))",))]
+        Stmt("h_all = hs[1:].reshape(-1, N_HIDDEN)",
+             ("h(t) for every t and sequence, one row each (a view of hs)",)),
+        Stmt("\n".join(print_batched_into(hoisted_expr, "h_all",
+                                          stacked_names(hoisted_expr, flat=True))),
+             (f"{math_text(hoisted_expr)} for every t in one GEMM, in the storage of h(t)",
+              "(the part of a(t) without h(t-1))"))]
     a_step = sp.MatAdd(a_in, *rec)
 
     def forward_step(step):  # a(t) is computed in the storage of h(t), then phi in place
         expr = at_step(a_step, step, tau)
         h_code = array_at("h", step)
-        lines = print_batched_into(expr, h_code, step_names(expr, step), transposes={"W": "WT"})
+        lines = print_batched_into(expr, h_code, step_names(expr, step), transposes={"W": "WT"},
+                                   scratch="prod")
         return [Stmt("\n".join(lines),
                      (equation_text(at_step(ms.node("a", "t"), step),
-                                    at_step(a_rhs, step, tau)) + f", in {h_code}",)),
+                                    at_step(a_rhs, step, tau))
+                      + f", in {h_code}, which holds {math_text(at_step(a_in, step, tau))[1:-1]}",)),
                 _activation_stmt(spec, step)]
 
     o_rhs = sp.MatAdd(c, V * ms.node("h", "t"))
     forward_post = [
-        Stmt("h_all = hs[1:].reshape(-1, N_HIDDEN)", ("h(t) for every t and sequence, one row each",)),
         Stmt("\n".join(print_batched_into(o_rhs, "os", stacked_names(o_rhs, flat=True), new=True)
                        + ["os = os.reshape(-1, batch, N_OUT)"]),
              ("o(t) = c + V h(t) for every t in one GEMM",))]
-    out_lines, loss_lines = KERNELS[spec.loss]
+    out_lines, out_loss_lines = KERNELS[spec.loss]
     if spec.loss != "softmax-ce":  # elementwise outputs come from the loss definition
         o = sp.Symbol("o", real=True)
         out_expr = LOSSES[spec.loss].output([o])[0]
         out_lines = [dataclasses.replace(out_lines[0],
                                          code=f"yhats = {print_batched(out_expr, {'o': 'os'})}")]
+        out_loss_lines = out_lines + out_loss_lines
 
     # backward: grad_o(t) for all steps, then V^T grad_o(t) for all steps in one GEMM
-    def stmt(eq, lhs_code, rhs, step="t", names=None, note=True, into=False):
+    def stmt(eq, lhs_code, rhs, step="t", names=None, note=True, into=False, scratch=None):
         rhs_s = at_step(rhs, step, tau)
         names = names if names is not None else step_names(rhs_s, step)
         if into:  # written into the existing array lhs_code
             lines = (_note(eq.name, spec, dphi_text),) if note else ()
             lines += (equation_text(at_step(eq.lhs, step, tau), rhs_s),)
-            return Stmt("\n".join(print_batched_into(rhs_s, lhs_code, names)), lines)
+            return Stmt("\n".join(print_batched_into(rhs_s, lhs_code, names, scratch=scratch)),
+                        lines)
         code = print_batched(rhs_s, names)
         lines = (_note(eq.name, spec, dphi_text),) if note else ()
         lines += (equation_text(at_step(eq.lhs, step, tau), rhs_s),)
         return Stmt(f"{lhs_code} = {code}", lines)
 
     go = eqs["grad_o"]
-    backward_pre = [stmt(go, "dos", go.rhs, names=stacked_names(go.rhs))]
+    class_target = LOSSES[spec.loss].target == "class"
+    # grad_o(t) L = y^(t) - y(t) in place on y^(t), one row per step and sequence
+    go_names = {"yhat^(t)": "do_all", "y^(t)": "labels.ravel()" if class_target
+                else "ys.reshape(-1, N_OUT)"}
+    go_onehot = {"y^(t)": "labels.ravel()"} if class_target else {}
+    go_lines = (_note(go.name, spec, dphi_text), equation_text(go.lhs, go.rhs)
+                + (", y(t) one-hot: 1 subtracted at the label of each row" if class_target else ""))
+    backward_pre = [
+        Stmt("do_all = yhats.reshape(-1, N_OUT)",
+             ("grad_o(t) L for every t and sequence, one row each, in the storage of y^(t)",)),
+        Stmt("\n".join(print_batched_into(go.rhs, "do_all", go_names, onehot=go_onehot)),
+             go_lines)]
     last, gh, ga = eqs["grad_h_last"], eqs["grad_h"], eqs["grad_a"]
     go_t = ms.node("grad_o", "t")
     dh_o_term = last.rhs.xreplace({ms.node("grad_o", "tau"): go_t})  # V^T grad_o(t)
-    backward_pre.append(Stmt("do_all = dos.reshape(-1, N_OUT)",
-                             ("grad_o(t) L for every t and sequence, one row each",)))
-    backward_pre.append(Stmt(f"dh_o = ({print_batched(dh_o_term, stacked_names(dh_o_term, flat=True))})"
-                             f".reshape(-1, batch, N_HIDDEN)",
-                             (f"{math_text(dh_o_term)} for every t in one GEMM "
-                              f"(the part of grad_h(t) L without grad_a(t+1) L)",)))
+    backward_pre.append(Stmt("da_all = das.reshape(-1, N_HIDDEN)",
+                             ("grad_a(t) L for every t and sequence, one row each (a view of das)",)))
+    backward_pre.append(Stmt("\n".join(print_batched_into(dh_o_term, "da_all",
+                                                          stacked_names(dh_o_term, flat=True))),
+                             (f"{math_text(dh_o_term)} for every t in one GEMM, in the storage of "
+                              f"grad_a(t) L",
+                              "(the part of grad_h(t) L without grad_a(t+1) L)")))
     dh_o = sp.MatrixSymbol("dh_o^(t)", n_h, 1)
 
     def backward_last(step):  # grad_h(tau) L, then grad_a(tau) L
         rhs = last.rhs.xreplace({ms.node("grad_o", "tau"): go_t}).xreplace({dh_o_term: dh_o})
         s1 = stmt(last, "dh", at_step(rhs, step, tau), step=step)
-        return [s1, stmt(ga, array_at("grad_a", step), ga.rhs, step=step, into=True)]
+        return [s1, stmt(ga, array_at("grad_a", step), ga.rhs, step=step, into=True,
+                         scratch="prod")]
 
     def backward_step(step):  # grad_h(t) L for t < tau, then grad_a(t) L, both in das[t-1]
         da = array_at("grad_a", step)
-        return [Stmt(f"dh = {da}", ("grad_h(t) L is built in the storage of grad_a(t) L",)),
-                stmt(gh, "dh", gh.rhs.xreplace({dh_o_term: dh_o}), step=step, into=True),
-                stmt(ga, da, ga.rhs, step=step, into=True)]
+        rhs = gh.rhs.xreplace({dh_o_term: dh_o})
+        names = {**step_names(at_step(rhs, step, tau), step), at_step(dh_o, step, tau).name: "dh"}
+        return [Stmt(f"dh = {da}", ("grad_h(t) L is built in the storage of grad_a(t) L, "
+                                    "which holds V^T grad_o(t) L",)),
+                stmt(gh, "dh", rhs, step=step, names=names, into=True, scratch="prod"),
+                stmt(ga, da, ga.rhs, step=step, into=True, scratch="prod")]
 
     h0 = eqs["grad_h0"]
     backward_post = [stmt(h0, "grad_h0", h0.rhs, step=1)]
     flat = [Stmt(f"{name} = {src}.reshape(-1, {size})", (f"{math_text(sp.MatrixSymbol(key, 1, 1))}"
                                                          f" for every t and sequence, one row each",))
-            for key, (name, src, size) in sorted(FLAT.items(), key=lambda kv: kv[1][0])]
+            for key, (name, src, size) in sorted(FLAT.items(), key=lambda kv: kv[1][0])
+            if name not in ("do_all", "da_all")]  # those two are made before the time loop
     grads = []
     for p in ("U", "W", "V", "b", "c"):
         eq = eqs[f"grad_{p}"]
@@ -421,10 +457,11 @@ def build(spec: RNNSpec, form: str) -> dict:
                            f"over all steps")))
     return {
         "spec": spec, "form": form, "forward_pre": forward_pre, "forward_step": forward_step,
-        "forward_post": forward_post, "output_lines": out_lines, "loss_lines": loss_lines,
+        "forward_post": forward_post, "output_lines": out_lines,
+        "output_loss_lines": out_loss_lines,
         "backward_pre": backward_pre, "backward_last": backward_last,
         "backward_step": backward_step, "backward_post": backward_post, "flat": flat,
-        "grads": grads, "class_target": LOSSES[spec.loss].target == "class",
+        "grads": grads, "class_target": class_target,
         "bounded_target": spec.loss == "bce",
     }
 

@@ -26,6 +26,25 @@ allocate no temporaries for their results:
     target = A v + B w + u      ->  numpy.matmul(v, A.T, out=target); target += w @ B.T; target += u
     target = diag(d) g          ->  numpy.multiply(d, g, out=target)
     target = f(a), f a ufunc    ->  numpy.f(a, out=target)
+
+With a ``scratch`` array, an elementwise factor d = f(h) built from +, -, * and integer powers
+is computed into the scratch by a chain of ufuncs, so no temporary is allocated for it:
+
+    target = diag(1 - h^2) g    ->  numpy.square(h, out=scratch)
+                                    numpy.subtract(1, scratch, out=scratch)
+                                    numpy.multiply(scratch, g, out=target)
+
+A term of a sum whose code is the target itself is already in place (the caller stored it
+there earlier); the other terms are added to it. With a ``scratch`` array, a product added
+so is computed into the scratch first, so a time loop allocates nothing:
+
+    target = target + A v       ->  numpy.matmul(v, A.T, out=scratch); target += scratch
+    target = target - y         ->  target -= y
+    target = target - y, y one-hot with labels (``onehot``)
+                                ->  target[numpy.arange(len(target)), labels] -= 1
+
+``onehot`` maps a symbol to the code of its integer labels, one per row of the target (a
+one-hot vector has no dense array; it can only be subtracted in place).
 """
 
 from __future__ import annotations
@@ -83,7 +102,8 @@ class BatchedNumPyPrinter(NumPyPrinter):
 
     printmethod = "_batched_numpycode"
     _default_settings = {**NumPyPrinter._default_settings, "names": {}, "summed": False,
-                         "strict": True, "transposes": {}}
+                         "strict": True, "transposes": {}, "scratch": None,
+                         "onehot": {}}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -105,6 +125,9 @@ class BatchedNumPyPrinter(NumPyPrinter):
         return self._names[name]
 
     def _print_MatrixSymbol(self, expr):
+        if expr.name in self._settings["onehot"]:
+            raise NotImplementedError(f"one-hot {expr.name!r} has no dense array; it can only "
+                                      f"be subtracted in place")
         return self._lookup(expr.name, "matrix symbol")
 
     def _print_Symbol(self, expr):
@@ -242,6 +265,11 @@ class BatchedNumPyPrinter(NumPyPrinter):
         if self._settings["summed"]:
             raise NotImplementedError("summed expressions are printed as expressions")
         if isinstance(expr, sp.MatAdd):
+            held = [x for x in expr.args
+                    if isinstance(x, sp.MatrixSymbol) and x.name in self._names
+                    and self._names[x.name] == target]
+            if held and not new:
+                return self._add_into([x for x in expr.args if x is not held[0]], target)
             terms = sorted(expr.args, key=_term_order)
             gemms = [x for x in terms if isinstance(x, sp.MatMul)
                      and x.as_coeff_matrices()[0] == 1 and not isinstance(
@@ -267,6 +295,10 @@ class BatchedNumPyPrinter(NumPyPrinter):
                     and self._is_vector(factors[1]):
                 d, g = factors[0].args[0], factors[1]
                 if not (isinstance(d, ElementwiseApplyFunction) and d.function.expr == 1):
+                    chain = self._chain_into(d, self._settings["scratch"])
+                    if chain is not None:
+                        scratch = self._settings["scratch"]
+                        return chain + [f"numpy.multiply({scratch}, {self._print(g)}, out={target})"]
                     return [f"numpy.multiply({_paren(self._print(d))}, {self._print(g)}, out={target})"]
             elif len(factors) == 2 and self._is_vector(factors[1]) \
                     and isinstance(factors[0], (sp.MatrixSymbol, sp.Transpose)):
@@ -280,6 +312,60 @@ class BatchedNumPyPrinter(NumPyPrinter):
                 return [f"{head}({arg}, out={target})"]
         return [f"{target}[...] = {self._print(expr)}"]
 
+    def _chain_into(self, d, scratch: str | None) -> list[str] | None:
+        """Lines computing the elementwise f(a) = ``d`` into ``scratch`` with ufuncs and out=,
+        or None when f has another form (it is then printed as an expression)."""
+        if scratch is None or not isinstance(d, ElementwiseApplyFunction):
+            return None
+        z, arg = d.function.variables[0], _paren(self._print(d.expr))
+
+        def chain(e):  # lines leaving e in scratch, evaluated as the expression printer orders it
+            if e.is_Pow and e.base == z and e.exp.is_Integer and e.exp > 1:
+                return [f"numpy.square({arg}, out={scratch})" if e.exp == 2
+                        else f"numpy.power({arg}, {int(e.exp)}, out={scratch})"]
+            if e.is_Add and len(e.args) == 2 and e.args[0].is_Number:
+                c, rest = e.args
+                neg = rest.could_extract_minus_sign()
+                rest = -rest if neg else rest
+                ufunc = "subtract" if neg else "add"
+                if rest == z:
+                    return [f"numpy.{ufunc}({self._print(c)}, {arg}, out={scratch})"]
+                inner = chain(rest)
+                return None if inner is None else \
+                    inner + [f"numpy.{ufunc}({self._print(c)}, {scratch}, out={scratch})"]
+            if e.is_Mul and len(e.args) == 2 and z in e.args:
+                other = e.args[1] if e.args[0] == z else e.args[0]
+                inner = chain(other)
+                return None if inner is None else \
+                    inner + [f"numpy.multiply({arg}, {scratch}, out={scratch})"]
+            return None
+
+        return chain(d.function.expr)
+
+    def _add_into(self, terms, target: str) -> list[str]:
+        """Lines adding ``terms`` to ``target``, which already holds the rest of the sum."""
+        lines = []
+        for term in sorted(terms, key=_term_order):
+            coeff = term.as_coeff_mmul()[0] if isinstance(term, sp.MatMul) else sp.Integer(1)
+            negative = coeff.is_number and coeff < 0
+            positive_term = -term if negative else term
+            op = "-=" if negative else "+="
+            if isinstance(positive_term, sp.MatrixSymbol) \
+                    and positive_term.name in self._settings["onehot"]:
+                if not negative:
+                    raise NotImplementedError(f"a one-hot {term} is only subtracted in place")
+                labels = self._settings["onehot"][positive_term.name]
+                lines.append(f"{target}[numpy.arange(len({target})), {labels}] -= 1")
+                continue
+            scratch = self._settings["scratch"]
+            if scratch is not None and isinstance(positive_term, sp.MatMul):
+                product = self.print_into(positive_term, scratch)
+                if len(product) == 1 and product[0].startswith("numpy.matmul("):
+                    lines += [product[0], f"{target} {op} {scratch}"]
+                    continue
+            lines.append(f"{target} {op} {self._print(positive_term)}")
+        return lines
+
 
 def print_batched(expr, names: dict[str, str], summed: bool = False,
                   transposes: dict[str, str] | None = None) -> str:
@@ -289,8 +375,13 @@ def print_batched(expr, names: dict[str, str], summed: bool = False,
 
 
 def print_batched_into(expr, target: str, names: dict[str, str],
-                       transposes: dict[str, str] | None = None, new: bool = False) -> list[str]:
+                       transposes: dict[str, str] | None = None, new: bool = False,
+                       scratch: str | None = None,
+                       onehot: dict[str, str] | None = None) -> list[str]:
     """Lines writing ``expr`` into the existing array ``target`` (no temporary for the result);
-    ``new``: a sum's first GEMM creates ``target``."""
-    return BatchedNumPyPrinter({"names": names, "transposes": transposes or {}}).print_into(
+    ``new``: a sum's first GEMM creates ``target``; a term named as ``target`` is already in
+    place; ``scratch``: an array for products added in place; ``onehot``: symbols given by
+    integer labels (see the module docstring)."""
+    return BatchedNumPyPrinter({"names": names, "transposes": transposes or {},
+                                "scratch": scratch, "onehot": onehot or {}}).print_into(
         expr, target, new=new)

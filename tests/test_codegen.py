@@ -381,8 +381,12 @@ def test_source_is_numpy_only_formatted_and_optimized():
         assert src.endswith("\n") and not src.endswith("\n\n")
         assert "\n\n\n\n" not in src
         # tanh' from the stored h, one GEMM for all U x(t), parameter gradients over stacked steps
-        assert "(1 - hs[t]**2)" in src or "(1 - hs[1]**2)" in src
-        assert "a_in = x_all @ U.T\n    a_in += b" in src and "grad_W = da_all.T @ hprev_all" in src
+        assert any(f"numpy.square(hs[{t}], out=prod)\n{' ' * n}numpy.subtract(1, prod, out=prod)"
+                   in src for t, n in (("t", 8), ("1", 4)))
+        assert "numpy.matmul(x_all, U.T, out=h_all)\n    h_all += b" in src
+        assert "grad_W = da_all.T @ hprev_all" in src
+        # few large arrays: V^T grad_o(t) in the storage of grad_a(t), no dense one-hot y(t)
+        assert "numpy.matmul(do_all, V, out=da_all)" in src and "numpy.arange(N_OUT)" not in src
         assert "grad_h(t) L = W^T diag(1 - h(t+1)^2) grad_h(t+1) L + V^T grad_o(t) L" in src
 
 

@@ -82,3 +82,48 @@ def test_summed_rejects_sums():
     with pytest.raises(NotImplementedError):
         k = sp.MatrixSymbol("k", 4, 1)
         print_batched(go * h.T + go * k.T, {"go": "a", "h": "b", "k": "c"}, summed=True)
+
+
+def test_in_place_sum_completes_a_held_term_with_a_scratch_product():
+    from symrnn.numpy_printer import print_batched_into
+    a = sp.MatrixSymbol("a", 4, 1)
+    names = {"a": "hs[t]", "h": "hs[t - 1]", "W": "W"}
+    assert print_batched_into(a + W * h, "hs[t]", names, transposes={"W": "WT"},
+                              scratch="prod") == ["numpy.matmul(hs[t - 1], WT, out=prod)",
+                                                  "hs[t] += prod"]
+    assert print_batched_into(a + W * h, "hs[t]", names) == ["hs[t] += hs[t - 1] @ W.T"]
+    rng = np.random.default_rng(2)
+    Wv, hv, av = rng.normal(size=(4, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+    ns = {"numpy": np, "WT": Wv.T.copy(), "prod": np.empty((5, 4)), "t": 1,
+          "hs": {0: hv, 1: av.copy()}}
+    exec("\n".join(print_batched_into(a + W * h, "hs[t]", names, transposes={"W": "WT"},
+                                      scratch="prod")), ns)
+    np.testing.assert_allclose(ns["hs"][1], av + hv @ Wv.T, rtol=1e-14)
+
+
+def test_one_hot_is_subtracted_at_the_labels_and_never_printed_dense():
+    from symrnn.numpy_printer import print_batched_into
+    yh, y = sp.MatrixSymbol("yh", 3, 1), sp.MatrixSymbol("y", 3, 1)
+    lines = print_batched_into(yh - y, "d", {"yh": "d", "y": "labels"}, onehot={"y": "labels"})
+    assert lines == ["d[numpy.arange(len(d)), labels] -= 1"]
+    p, labels = np.random.default_rng(3).uniform(size=(6, 3)), np.array([0, 2, 1, 1, 0, 2])
+    ns = {"numpy": np, "d": p.copy(), "labels": labels}
+    exec(lines[0], ns)
+    np.testing.assert_array_equal(ns["d"], p - np.eye(3)[labels])
+    with pytest.raises(NotImplementedError):
+        BatchedNumPyPrinter({"names": {"y": "labels"}, "onehot": {"y": "labels"}}).doprint(y)
+
+
+@pytest.mark.parametrize("body, first", [(1 - z**2, "numpy.square(hs[t], out=s)"),
+                                         (z * (1 - z), "numpy.subtract(1, hs[t], out=s)")])
+def test_elementwise_factor_is_a_ufunc_chain_in_the_scratch(body, first):
+    from symrnn.numpy_printer import print_batched_into
+    expr = sp.DiagMatrix(ElementwiseApplyFunction(sp.Lambda(z, body), h)) * g
+    lines = print_batched_into(expr, "out", NAMES, scratch="s")
+    assert lines[0] == first and lines[-1] == "numpy.multiply(s, dh, out=out)"
+    rng = np.random.default_rng(4)
+    ns = {"numpy": np, "hs": {0: rng.uniform(-1, 1, size=(5, 4))}, "t": 0,
+          "dh": rng.normal(size=(5, 4)), "s": np.empty((5, 4)), "out": np.empty((5, 4))}
+    want = eval(print_batched(expr, NAMES), ns)
+    exec("\n".join(lines), ns)
+    np.testing.assert_array_equal(ns["out"], want)
