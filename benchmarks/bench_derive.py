@@ -14,6 +14,7 @@ read the ratios (doubling tau should cost about 2x for ours, more for naive).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -60,15 +61,19 @@ def main() -> None:
     n_in, n_h, n_out = a.sizes
     print(f"sizes n_in={n_in} n_hidden={n_h} n_out={n_out}, tanh + softmax-ce\n")
     print(f"{'route':6} {'tau':>5} {'derive s':>9} {'certify s':>10} {'total s':>8} "
-          f"{'x prev':>7} {'ops':>10} {'ops x prev':>10}  result")
+          f"{'x prev':>7} {'x/2tau':>7} {'ops':>10} {'ops x prev':>10}  result")
     prev = None
     for tau in a.taus:
         r = ours(tau, n_in, n_h, n_out)
         ratio = f"{r['total'] / prev['total']:.2f}" if prev else "-"
+        # time ratio per doubling of tau: (t / t_prev) ** (1 / log2(tau / tau_prev))
+        per_doubling = (f"{(r['total'] / prev['total']) ** (1 / math.log2(tau / prev['tau'])):.2f}"
+                        if prev else "-")
         ops_ratio = f"{r['ops'] / prev['ops']:.2f}" if prev else "-"
         print(f"{'ours':6} {tau:>5} {r['derive']:>9.2f} {r['certify']:>10.2f} {r['total']:>8.2f} "
-              f"{ratio:>7} {r['ops']:>10} {ops_ratio:>10}  {r['summary']}", flush=True)
-        prev = r
+              f"{ratio:>7} {per_doubling:>7} {r['ops']:>10} {ops_ratio:>10}  {r['summary']}",
+              flush=True)
+        prev = dict(r, tau=tau)
     prev = None
     for tau in a.naive_taus:
         if prev and prev["total"] * 3 > a.budget:
@@ -78,7 +83,7 @@ def main() -> None:
         r = naive(tau, n_in, n_h, n_out)
         ratio = f"{r['total'] / prev['total']:.2f}" if prev else "-"
         ops_ratio = f"{r['ops'] / prev['ops']:.2f}" if prev else "-"
-        print(f"{'naive':6} {tau:>5} {'':>9} {'':>10} {r['total']:>8.2f} {ratio:>7} {r['ops']:>10} "
+        print(f"{'naive':6} {tau:>5} {'':>9} {'':>10} {r['total']:>8.2f} {ratio:>7} {ratio:>7} {r['ops']:>10} "
               f"{ops_ratio:>10}  diff of the composed loss only (no certification)", flush=True)
         prev = r
 
