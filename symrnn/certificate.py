@@ -123,9 +123,7 @@ class Context:
         self.d = derivation or derive(self.g)
         self.act = ACTIVATIONS[spec.activation]
         self.loss = LOSSES[spec.loss]
-        fwd = self.g.forward_subs()
-        # resolve chains (L(t) -> y^ -> o) so that one xreplace reaches the basis a, o
-        self.fwd = {k: v.xreplace(fwd).xreplace(fwd) for k, v in fwd.items()}
+        self.fwd = self.g.forward_subs()
         self._point: dict | None = None
         self.cache: dict = {}
 
@@ -205,8 +203,7 @@ class Context:
 
     # deciding a claim
     def difference(self, claim: Claim, i: int) -> sp.Expr:
-        diff = self.d.expand_adjoints(claim.formula[i] - claim.truth[i], set(claim.given))
-        return diff.xreplace(self.fwd)
+        return self.d.reduce(claim.formula[i] - claim.truth[i], set(claim.given), self.fwd)
 
     def holds(self, claim: Claim) -> bool:
         if claim.truth.shape != claim.formula.shape:

@@ -69,9 +69,11 @@ class Graph:
         return getattr(self, kind)[t]
 
     def forward_subs(self) -> dict[sp.Symbol, sp.Expr]:
-        """One level of forward definitions: h -> phi(a), y^ -> out(o), L(t) -> its loss."""
-        return {s: self.defs[s] for t in range(1, self.spec.tau + 1)
-                for s in (*self.h[t], *self.yhat[t], self.L_t[t])}
+        """h -> phi(a), y^ -> out(o), L(t) -> loss(out(o)): every node in terms of the basis
+        a(t), o(t) and the leaves, so one ``xreplace`` reduces an expression to that basis."""
+        one = {s: self.defs[s] for t in range(1, self.spec.tau + 1)
+               for s in (*self.h[t], *self.yhat[t], self.L_t[t])}
+        return {k: v.xreplace(one).xreplace(one) for k, v in one.items()}
 
 
 def unroll(spec: RNNSpec) -> Graph:

@@ -61,3 +61,17 @@ def markdown_formulas(md: str) -> list[str]:
     rest = _DISPLAY.sub("", md)
     rest = re.sub(r"`[^`]*`", "", rest)
     return displays + _INLINE.findall(rest)
+
+
+@pytest.fixture
+def real_certificates(monkeypatch):
+    """Make ``symrnn latex`` take certificates from ``certificate_for`` (computed once)."""
+    import symrnn.document as document
+    monkeypatch.setattr(document, "_load_certificate", certificate_for)
+
+
+def err_line(capsys) -> str:
+    """The one line a failing command prints on stderr (and nothing else)."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("symrnn: error: ") and "Traceback" not in err
+    return err

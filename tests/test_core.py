@@ -145,8 +145,8 @@ def test_matrix_equation_check_can_fail():
     d = derive(unroll(spec))
     eq = next(e for e in _equations(spec) if e.name == "grad_h")
     W = next(a for a in eq.rhs.atoms(sp.MatrixSymbol) if a.name == "W")
-    wrong = MatrixEquation(eq.name, eq.lhs, eq.rhs.xreplace({W.T: W}) if False else
-                           eq.rhs.subs(W, W.T), eq.summed, eq.steps, eq.comment)
+    wrong = MatrixEquation(eq.name, eq.lhs, eq.rhs.subs(W, W.T), eq.summed, eq.steps,
+                           eq.comment)
     assert check_equation(eq, d)
     assert not check_equation(wrong, d)
 
