@@ -1,14 +1,14 @@
-"""symrnn: symbolic BPTT for the vanilla RNN of Goodfellow, Bengio and Courville, chapter 10.
+"""symrnn: symbolic BPTT for the recurrent networks of *Deep Learning*, chapter 10.
 
-Pipeline: spec -> unrolled graph -> derivation -> certificate -> emitters (NumPy, LaTeX) -> CLI.
+Data path: a model definition (``symrnn.models``) -> unrolled graph -> derivation -> matrix
+equations -> certificate -> emitters (``symrnn.backends.numpy``, ``symrnn.document``) -> CLI.
+See docs/architecture.md.
 """
 
+from .api import certify, derive, emit_numpy, matrix_equations, to_latex, unroll
+from .models import MODELS, get_model
+from .pipeline import Results, analyse
 from .spec import RNNSpec
-from .graph import unroll
-from .derive import derive, matrix_equations
-from .certificate import Certificate, certify
-from .emit_numpy import CodegenSpec, emit_numpy
-from .document import to_latex
 
-__all__ = ["RNNSpec", "unroll", "derive", "matrix_equations", "certify", "Certificate",
-           "emit_numpy", "CodegenSpec", "to_latex"]
+__all__ = ["RNNSpec", "MODELS", "get_model", "analyse", "Results", "unroll", "derive",
+           "matrix_equations", "certify", "emit_numpy", "to_latex"]

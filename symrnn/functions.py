@@ -1,7 +1,15 @@
-"""Activations and losses, each defined in one place.
+"""Activations and losses: each defined once, with every fact the stages need.
 
-An activation is phi in h(t) = phi(a(t)) (the note's first section; tanh in 10.9).
-A loss turns o(t) into y^(t) (10.11) and defines the per-step loss L(t).
+An activation is phi in h(t) = phi(a(t)) (the note's first section; tanh in 10.9), or a gate's
+sigma. An entry carries its SymPy definition (its derivative always comes from ``sympy.diff``),
+the derivative written with its output where that is possible (1 - h^2 for tanh; checked
+against ``sympy.diff`` by the tests and by every derivation that uses it), its LaTeX and plain
+names, and its NumPy kernel.
+
+A loss turns the output o(t) into y^(t) (10.11) and defines the per-step loss L(t). An entry
+carries both element-level definitions, the gradient grad_o(t) L written with y^ and y, the
+LaTeX and plain text of each, and the stable NumPy kernels of the generated code.
+
 Adding one is adding one entry to ``ACTIVATIONS`` or ``LOSSES``.
 """
 
@@ -17,11 +25,11 @@ Expr = sp.Expr
 
 @dataclass(frozen=True)
 class Activation:
-    """phi applied elementwise: h = phi(a).
+    """phi applied entrywise: h = phi(a).
 
-    ``phi`` maps one SymPy scalar to one; its derivative always comes from ``sympy.diff``.
-    ``dphi_from_h`` writes phi'(a) with the output h = phi(a) (1 - h^2 for tanh), where that
-    is possible; the derivation checks it against ``sympy.diff`` before anything uses it.
+    ``dphi_from_h`` writes phi'(a) with the output h = phi(a) (1 - h^2 for tanh), where that is
+    possible. ``numpy`` is the NumPy ufunc that computes phi in one call, if there is one;
+    otherwise generated code prints ``phi`` itself (a stable form: see the NumPy printer).
     ``note_form`` is True for the one activation the note's printed formulas assume (tanh).
     """
 
@@ -29,8 +37,21 @@ class Activation:
     phi: Callable[[Expr], Expr]
     dphi_from_h: Callable[[Expr], Expr] | None
     latex: str
+    text: str
     summary: str
+    numpy: str | None = None
     note_form: bool = False
+    symbolic_only: bool = False
+
+    def dphi(self, z: Expr) -> Expr:
+        """phi'(z) from ``sympy.diff``."""
+        d = sp.Dummy("d", real=True)
+        return sp.diff(self.phi(d), d).xreplace({d: z})
+
+    def dphi_from_output(self, h: Expr) -> Expr:
+        if self.dphi_from_h is None:
+            raise ValueError(f"phi' of {self.name} cannot be written with its output")
+        return self.dphi_from_h(h)
 
 
 _phi_generic = sp.Function("phi", real=True)
@@ -38,28 +59,41 @@ _phi_generic = sp.Function("phi", real=True)
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("tanh", sp.tanh, lambda h: 1 - h**2, r"\tanh",
-                   "hyperbolic tangent, the note's choice (10.9)", note_form=True),
+        Activation("tanh", sp.tanh, lambda h: 1 - h**2, r"\tanh", "tanh",
+                   "hyperbolic tangent, the note's choice (10.9)", numpy="numpy.tanh",
+                   note_form=True),
         Activation("sigmoid", lambda a: 1 / (1 + sp.exp(-a)), lambda h: h * (1 - h), r"\sigma",
-                   "logistic sigmoid 1/(1+exp(-a))"),
+                   "sigmoid", "logistic sigmoid 1/(1+exp(-a))"),
         Activation("relu", lambda a: sp.Piecewise((a, a > 0), (0, True)),
-                   lambda h: sp.Piecewise((1, h > 0), (0, True)), r"\operatorname{ReLU}",
+                   lambda h: sp.Piecewise((1, h > 0), (0, True)), r"\operatorname{ReLU}", "relu",
                    "max(0, a); derivative 0 at a = 0 as in PyTorch, JAX and TensorFlow"),
         Activation("identity", lambda a: a, lambda h: sp.Integer(1), r"\operatorname{id}",
-                   "h = a (a linear RNN)"),
-        Activation("phi", _phi_generic, None, r"\phi",
-                   "a generic, undefined activation phi (symbolic only)"),
+                   "identity", "h = a (a linear RNN)"),
+        Activation("phi", _phi_generic, None, r"\phi", "phi",
+                   "a generic, undefined activation phi (symbolic only)", symbolic_only=True),
     )
 }
 
 
 @dataclass(frozen=True)
-class Loss:
-    """Output nonlinearity y^ = out(o) and per-step loss L(t) = ell(y^, y).
+class Kernel:
+    """A line of generated NumPy code and the identity it implements (comment lines)."""
 
-    ``target`` is "class" (y(t) is an integer index, the note's case) or "vector" (y(t) is a
-    real vector of length n_out). ``grad_o`` writes grad_o(t) L with y^ and the target vector
-    (one-hot for a class); the derivation checks it against ``sympy.diff`` before it is used.
+    code: str
+    comments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Output function y^ = out(o) and per-step loss L(t) = ell(y^, y).
+
+    ``target`` is "class" (y(t) is an integer index, the note's case; its vector is the
+    one-hot e_y(t)) or "vector" (y(t) is a real vector of length n_out). ``grad_o`` writes
+    grad_o(t) L with y^ and the target vector; the derivation checks it against
+    ``sympy.diff``. ``output_kernel`` and ``loss_kernel`` are the stable NumPy lines
+    (names: ``os`` the logits, may be overwritten; ``yhats``; ``labels`` or ``ys``;
+    ``loss``), each with the identity it implements; tests check them against the SymPy
+    definitions.
     """
 
     name: str
@@ -68,7 +102,15 @@ class Loss:
     grad_o: Callable[[list[Expr], list[Expr]], list[Expr]]
     target: str
     output_latex: str
+    output_text: str
+    loss_latex: str
+    loss_text: str
     summary: str
+    output_kernel: tuple[Kernel, ...]
+    loss_kernel: tuple[Kernel, ...]
+    note_form: bool = False
+    #: grad_o(t) L in matrix form, from the matrix names of y^(t) and y(t)
+    grad_matrix: Callable = lambda yhat, y: yhat - y
 
 
 def _softmax(o: list[Expr]) -> list[Expr]:
@@ -84,21 +126,57 @@ def _minus_y(yhat: list[Expr], y: list[Expr]) -> list[Expr]:
     return [p - q for p, q in zip(yhat, y)]
 
 
+_SHIFT = (Kernel("z = os", ("softmax is unchanged by a shift: z = o(t) - max_i o_i(t) <= 0, "
+                            "so exp(z) <= 1", "(z in place of o(t))")),
+          Kernel("z -= z.max(axis=-1, keepdims=True)"))
+_SOFTMAX = (Kernel("yhats = numpy.exp(z, out=z)", ("exp(z), no overflow (in place of z)",)),
+            Kernel("s = yhats.sum(axis=-1, keepdims=True)", ("sum_i exp(z_i), at least 1",)),
+            Kernel("yhats /= s", ("y^(t) = softmax(o(t)) = exp(z) / sum_i exp(z_i), in place",)))
+_STABLE_SIGMOID = Kernel("yhats = numpy.exp(-numpy.logaddexp(0, -os))",
+                         ("y^(t) = sigmoid(o(t)) = exp(-log(1 + exp(-o(t)))), no overflow",))
+
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in (
         Loss("softmax-ce", _softmax,
              lambda yhat, y: -sp.Add(*[q * sp.log(p) for p, q in zip(yhat, y) if q != 0]),
-             _minus_y, "class", r"\operatorname{softmax}",
-             "softmax and the negative log-likelihood of the label, as in the note"),
+             _minus_y, "class", r"\operatorname{softmax}", "softmax",
+             r"L^{(t)} = -\log p_{\text{model}}\left(y^{(t)} \mid \boldsymbol{x}^{(1)}, "
+             r"\ldots, \boldsymbol{x}^{(t)}\right) = -\log \hat{y}^{(t)}_{y^{(t)}}",
+             "L(t) = -log y^(t)[y(t)]",
+             "softmax and the negative log-likelihood of the label, as in the note",
+             _SHIFT + _SOFTMAX,
+             _SHIFT + (Kernel("z_y = numpy.take_along_axis(z, labels[..., None], axis=-1)",
+                              ("z[y(t)], before exp(z) overwrites z",)),) + _SOFTMAX
+             + (Kernel("log_p = z_y - numpy.log(s)",
+                       ("log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)",)),
+                Kernel("loss = -log_p.sum()",
+                       ("L = sum_t L(t), L(t) = -log y^(t)[y(t)], summed over the batch too",))),
+             note_form=True),
         Loss("mse", lambda o: list(o),
              lambda yhat, y: sp.Rational(1, 2) * sp.Add(*[(p - q) ** 2 for p, q in zip(yhat, y)]),
-             _minus_y, "vector", r"\operatorname{id}",
-             "mean squared error 1/2 ||o - y||^2 on o(t), for regression"),
+             _minus_y, "vector", r"\operatorname{id}", "identity",
+             r"L^{(t)} = \tfrac{1}{2} \left\lVert \hat{\boldsymbol{y}}^{(t)} - "
+             r"\boldsymbol{y}^{(t)} \right\rVert^{2}",
+             "L(t) = 1/2 ||y^(t) - y(t)||^2",
+             "mean squared error 1/2 ||o - y||^2 on o(t), for regression",
+             (Kernel("yhats = os", ("y^(t) = o(t)",)),),
+             (Kernel("yhats = os", ("y^(t) = o(t)",)),
+              Kernel("loss = 0.5 * ((os - ys)**2).sum()",
+                     ("L = sum_t L(t), L(t) = 1/2 ||o(t) - y(t)||^2, summed over the batch "
+                      "too",)))),
         Loss("bce", _sigmoid,
              lambda yhat, y: -sp.Add(*[q * sp.log(p) + (1 - q) * sp.log(1 - p)
                                        for p, q in zip(yhat, y)]),
-             _minus_y, "vector", r"\sigma",
-             "sigmoid and binary cross-entropy per output, for multi-label targets"),
+             _minus_y, "vector", r"\sigma", "sigmoid",
+             r"L^{(t)} = -\sum_{i} \left( y^{(t)}_{i} \log \hat{y}^{(t)}_{i} + "
+             r"\left(1 - y^{(t)}_{i}\right) \log\left(1 - \hat{y}^{(t)}_{i}\right) \right)",
+             "L(t) = -sum_i y_i(t) log y^_i(t) + (1 - y_i(t)) log(1 - y^_i(t))",
+             "sigmoid and binary cross-entropy per output, for multi-label targets",
+             (_STABLE_SIGMOID,),
+             (_STABLE_SIGMOID,
+              Kernel("loss = (numpy.logaddexp(0, os) - ys * os).sum()",
+                     ("L(t) = -sum_i y_i log y^_i + (1 - y_i) log(1 - y^_i)"
+                      " = sum_i log(1 + exp(o_i)) - y_i o_i",)))),
     )
 }

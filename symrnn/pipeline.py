@@ -1,9 +1,10 @@
-"""The main job (``symrnn run``): unroll, derive, certify, emit NumPy and LaTeX, check.
+"""The one orchestrator: each stage runs once per spec and hands its result to the next.
 
-Every output path is planned and checked before any work starts, so a refusal (a foreign
-file, a file where a folder should be) costs nothing and leaves everything as it was.
-Files are written atomically and only after certification, so an interruption leaves either
-the previous files or the new ones.
+``analyse(spec)`` unrolls, derives, derives and checks the matrix equations, and certifies the
+model's catalogue, each once; ``Results`` carries all of it to the emitters (code, documents),
+which compute nothing symbolic themselves. ``run`` is the main job (``symrnn run``): every
+output path is planned and checked before any work starts, so a refusal costs nothing and
+leaves everything as it was; files are written atomically and only after certification.
 """
 
 from __future__ import annotations
@@ -15,12 +16,121 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .core.chains import Paths, state_jacobians
+from .core.derive import Derivation, derive
+from .core.equations import MatrixEquation, checked_equations
+from .core.graph import Graph, unroll
+from .core.zero import ZeroTest
+from .functions import LOSSES
 from .io import MARKER, OutputError, check_writable, write_atomic
-from .spec import RNNSpec
+from .models import get_model
+from .models.base import Model
+from .spec import LIMITS, RNNSpec
 
 FORMS = ("loop", "unrolled")
-STAGES = ("unroll", "derive", "certify", "codegen", "analysis", "latex", "pdf", "write", "check")
+STAGES = ("unroll", "derive", "equations", "certify", "codegen", "analysis", "latex", "pdf",
+          "write", "check")
 
+
+@dataclass
+class Results:
+    """Everything the symbolic stages computed for one spec, computed once."""
+
+    spec: RNNSpec
+    model: Model
+    graph: Graph
+    derivation: Derivation
+    equations: list[MatrixEquation]
+    certificate: object = None
+    timings: dict[str, float] = field(default_factory=dict)
+    chains: dict = field(default_factory=dict)  # matrix parameter -> paths from L(tau)
+    single_path: dict = field(default_factory=dict)  # parameter -> every L(t) reaches it once
+    jacobians: list = field(default_factory=list)  # StateJacobian: the chains' factors
+
+
+def check_spec(spec) -> RNNSpec:
+    if not isinstance(spec, RNNSpec):
+        raise TypeError(f"spec must be an RNNSpec, got {type(spec).__name__}")
+    return spec
+
+
+def require_instance(spec: RNNSpec) -> None:
+    """Exact element-level checks run at the spec's sizes; refuse sizes beyond ``LIMITS``."""
+    over = spec.exceeds_instance_limits()
+    if over:
+        raise ValueError(f"exact instance checks are capped at sizes {LIMITS['n_in']}: "
+                         f"{', '.join(over)}; use smaller sizes (generated code takes any size)")
+
+
+@contextmanager
+def _stage(timings: dict, name: str, tick: Callable[[str], None]):
+    tick(name)
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def analyse(spec: RNNSpec, certify: bool = True, tick: Callable[[str], None] = lambda _s: None,
+            workers: int | None = None) -> Results:
+    """Unroll, derive, the matrix equations (each checked exactly), and the certificate of the
+    model's catalogue (``certify``), each once."""
+    check_spec(spec)
+    require_instance(spec)
+    model = get_model(spec.model)
+    timings: dict[str, float] = {}
+    with _stage(timings, "unroll", tick):
+        graph = unroll(model, spec)
+    with _stage(timings, "derive", tick):
+        derivation = derive(graph)
+    zero = ZeroTest(graph.canonical)
+    with _stage(timings, "equations", tick):
+        equations = checked_equations(model, derivation, zero)
+    result = Results(spec, model, graph, derivation, equations, None, timings)
+    with _stage(timings, "chains", tick):
+        paths = Paths(graph)
+        for p in reversed(model.params):  # V, W, U: the note's order
+            if p.cols is None:
+                continue
+            result.chains[p.name] = paths(spec.tau, p.name)
+            result.single_path[p.name] = all(
+                len(paths(t, p.name, limit=2)) == 1 for t in range(1, spec.tau + 1))
+        result.jacobians = state_jacobians(model, spec.activation, LOSSES[spec.loss])
+    if certify:
+        from .certificate.engine import Context, certify_context
+        with _stage(timings, "certify", tick):
+            result.certificate = certify_context(
+                Context(graph, derivation, zero), model.catalogue,
+                progress=lambda fid: tick(f"certify: {fid}"), workers=workers,
+                heavy_first=HEAVY_FIRST)
+    return result
+
+
+#: Entries that cost the most at large tau go first, so two workers finish together.
+HEAVY_FIRST = ("chain.dLt_dW", "chain.dLt_dU", "chain.dLt_dV", "fwd.hidden", "chain.dL_dV",
+               "bptt.grad_o", "bptt.grad_h.jacobian", "bptt.grad_h")
+
+
+def code_instance(spec: RNNSpec) -> RNNSpec:
+    """The small instance the equations of generated code are checked at: the matrix
+    equations hold for every size and tau, so tau = 3 with sizes capped at 4 exercises each
+    (with h(0) differentiated, as the code returns its gradient)."""
+    return RNNSpec(tau=3, n_in=min(spec.n_in, 4), n_hidden=min(spec.n_hidden, 4),
+                   n_out=min(spec.n_out, 4), activation=spec.activation, loss=spec.loss,
+                   h0="symbol", model=spec.model)
+
+
+def equations_for_code(spec: RNNSpec, results: Results | None = None) -> list[MatrixEquation]:
+    """The checked equations code is generated from: the run's own when it has them (with
+    h(0) differentiated), else those of ``code_instance``."""
+    if results is not None and results.spec.h0 == "symbol" and results.spec.model == spec.model \
+            and results.spec.activation == spec.activation and results.spec.loss == spec.loss:
+        return results.equations
+    return analyse(code_instance(spec), certify=False).equations
+
+
+# ---------------------------------------------------------------- the main job
 
 @dataclass
 class FileRecord:
@@ -71,9 +181,13 @@ class RunResult:
 
 
 def doc_stem(spec: RNNSpec) -> str:
-    """``bptt_tau3`` plus the non-default choices, like the module names."""
-    from .emit_numpy import module_filename
-    return "bptt_" + module_filename(spec, "unrolled")[len("rnn_unrolled_"):-len(".py")]
+    """``bptt_tau3`` (``bptt_<model>_tau3`` for another model), plus the non-default choices."""
+    from .backends.numpy.emitter import module_filename
+    name = module_filename(spec, "unrolled")[:-len(".py")]
+    head = spec.model.replace("-", "_") + "_unrolled_"
+    rest = name[len(head):]
+    return "bptt_" + ("" if spec.model == RNNSpec().model else spec.model.replace("-", "_") + "_") \
+        + rest
 
 
 @dataclass
@@ -93,9 +207,10 @@ class Plan:
 
 
 def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: bool,
-         analysis: bool = False) -> Plan:
+         analysis: bool = False, code: bool = True) -> Plan:
     """The output paths, each checked writable; ``OutputError`` (one line) otherwise."""
-    from .emit_numpy import module_filename
+    from .analysis import GRAPHICS
+    from .backends.numpy.emitter import module_filename
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file, not a folder; give a folder name "
@@ -105,10 +220,8 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
         probe = probe.parent
     if not probe.is_dir():
         raise OutputError(f"cannot create folder {out}: {probe} is a file")
-    modules = {} if spec.activation == "phi" else {
-        form: out / module_filename(spec, form) for form in forms}
+    modules = {form: out / module_filename(spec, form) for form in forms} if code else {}
     stem = doc_stem(spec)
-    from .analyze import GRAPHICS
     p = Plan(modules, out / f"{stem}.tex", out / f"{stem}.md",
              out / f"{stem}.pdf" if pdf else None, out / f"{stem}_certificate.json",
              out / GRAPHICS if analysis else None)
@@ -117,19 +230,17 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
     return p
 
 
-def run_pipeline(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = FORMS,
-                 pdf: bool = True, force: bool = False, seed: int = 0,
-                 tick: Callable[[str], None] = lambda _s: None,
-                 analysis: bool = False) -> RunResult:
+def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = FORMS,
+        pdf: bool = True, force: bool = False, seed: int = 0,
+        tick: Callable[[str], None] = lambda _s: None, analysis: bool = False) -> RunResult:
     """Do the whole job for ``spec``; ``tick(stage)`` reports progress. ``analysis`` adds the
     gradient-flow section to the documents and writes its plot next to them."""
-    from .certificate import Context, certify
-    from .checks import DerivationOracle, check_module
-    from .derive import derive
-    from .document import LatexError, compile_pdf, pdflatex_path, to_latex
-    from .emit_numpy import codegen_command, emit_numpy
-    from .graph import unroll
+    from .backends.numpy.checks import DerivationOracle, check_module
+    from .backends.numpy.emitter import codegen_command, emit_numpy
+    from .document import LatexError, compile_pdf, document, pdflatex_path
+    from .functions import ACTIVATIONS
 
+    check_spec(spec)
     out = Path(out)
     for form in forms:
         if form not in FORMS:
@@ -141,64 +252,53 @@ def run_pipeline(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str
                             "texlive-latex-base); pass --no-pdf to silence this note")
     elif not pdf:
         result.notes.append("pdf skipped (--no-pdf)")
-    p = plan(spec, out, forms, want_pdf, force, analysis)
-
-    @contextmanager
-    def stage(name: str):
-        tick(name)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            result.timings[name] = result.timings.get(name, 0.0) + time.perf_counter() - start
+    model = get_model(spec.model)
+    code = not (ACTIVATIONS[spec.activation].symbolic_only and model.uses_activation)
+    p = plan(spec, out, forms, want_pdf, force, analysis, code)
 
     def write(path: Path, data, what: str) -> None:
         write_atomic(path, data, force)
         size = len(data.encode("utf-8") if isinstance(data, str) else data)
         result.files.append(FileRecord(str(path), what, size))
 
-    with stage("unroll"):
-        graph = unroll(spec)
-    with stage("derive"):
-        derivation = derive(graph)
-    with stage("certify"):
-        cert = certify(spec, progress=lambda fid: tick(f"certify: {fid}"),
-                       context=Context(spec, graph, derivation))
-    result.certificate = cert
+    res = analyse(spec, tick=tick)
+    result.timings.update(res.timings)
+    result.certificate = res.certificate
 
     # Generate everything in memory first, then write: an error while generating leaves
     # the folder as it was.
     modules = {}
-    if spec.activation == "phi":
-        result.notes.append("codegen and numeric check skipped: phi is a generic, undefined "
-                            "activation with no numeric value; use --activation tanh (or "
-                            "sigmoid, relu, identity) for NumPy modules")
+    if not code:
+        result.notes.append(f"codegen and numeric check skipped: {spec.activation} is a generic, "
+                            f"undefined activation with no numeric value; use --activation tanh "
+                            f"(or sigmoid, relu, identity) for NumPy modules")
     else:
-        with stage("codegen"):
-            for form, path in p.modules.items():
+        with _stage(result.timings, "codegen", tick):
+            equations = equations_for_code(spec, res)
+            for form in p.modules:
                 tick(f"codegen: {form}")
-                modules[form] = emit_numpy(spec, form,
-                                           command=codegen_command(spec, form, str(out)))
+                modules[form] = emit_numpy(model, spec, equations, form,
+                                           command=codegen_command(spec, form, str(out)),
+                                           catalogue=model.catalogue)
     flow = png = None
     if analysis:
-        from .analyze import analyze, figure_png
-        with stage("analysis"):
+        from .analysis import analyze, figure_png
+        with _stage(result.timings, "analysis", tick):
             flow = analyze()
             png = figure_png(flow)
-    with stage("latex"):
-        tex = to_latex(spec, standalone=True, fmt="tex", certificate=cert,
-                       analysis=flow if analysis else False, graphics=p.graphics and p.graphics.name)
-        md = to_latex(spec, fmt="md", certificate=cert,
-                      analysis=flow if analysis else False, graphics=p.graphics and p.graphics.name)
+    with _stage(result.timings, "latex", tick):
+        graphics = p.graphics.name if p.graphics else None
+        tex = document(res, "tex", standalone=True, analysis=flow, graphics=graphics)
+        md = document(res, "md", analysis=flow, graphics=graphics)
     pdf_bytes = None
     if p.pdf is not None:
-        with stage("pdf"):
+        with _stage(result.timings, "pdf", tick):
             try:
                 pdf_bytes = compile_pdf(tex, files={p.graphics.name: png} if png else None)
             except LatexError as e:
                 result.failures.append(f"pdf: {e}")
 
-    with stage("write"):
+    with _stage(result.timings, "write", tick):
         for form, text in modules.items():
             write(p.modules[form], text, f"NumPy module, {form} form")
         if png is not None:  # before the documents that refer to it
@@ -207,15 +307,15 @@ def run_pipeline(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str
         write(p.md, md, "Markdown with KaTeX/MathJax math")
         if pdf_bytes is not None:
             write(p.pdf, pdf_bytes, "PDF (pdflatex)")
-        write(p.certificate, certificate_json(cert), "certificate, JSON")
+        write(p.certificate, certificate_json(res.certificate), "certificate, JSON")
 
     if modules:
-        with stage("check"):
+        with _stage(result.timings, "check", tick):
             tick("check: lambdify the derivation")
-            oracle = DerivationOracle(graph, derivation)
+            oracle = DerivationOracle(res.graph, res.derivation)
             for form in modules:
                 tick(f"check: {form}")
-                result.checks.extend(check_module(p.modules[form], spec, oracle, seed))
+                result.checks.extend(check_module(p.modules[form], res.graph, oracle, seed))
     return result
 
 

@@ -1,18 +1,19 @@
 """Regenerate every committed generated file: ``python -m symrnn.regenerate [--check]``.
 
-``outputs()`` lists (relative path, producer) pairs; a producer returns the file's text and
-must be deterministic (no timestamp, no version, nothing set-ordered). Another emitter adds
-its files by appending a pair to ``outputs()`` (e.g. the LaTeX document).
+``outputs()`` lists (relative path, producer) pairs; a producer returns the file's text or
+bytes and must be deterministic (no timestamp, no version, nothing set-ordered). A new output
+is one more pair here.
 
-``--check`` (and ``check()``, used by the freshness test) renders everything into a temporary
-folder, compares with the committed files and reports a unified diff for each difference;
-without it, the committed files are rewritten (atomically).
+``--check`` (and ``check()``, used by the one freshness test) renders everything into a
+temporary folder, compares with the committed files and reports a unified diff for each
+difference; without it, the committed files are rewritten (atomically).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import sys
 import tempfile
 from pathlib import Path
@@ -23,9 +24,13 @@ from .io import write_atomic
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def outputs() -> list[tuple[str, Callable[[], str]]]:
+def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
     """(path relative to the repository root, producer) for every committed output."""
-    from .emit_numpy import codegen_command, emit_numpy, module_filename
+    from .analysis import FILES, analyze, figure_bytes, summary_text
+    from .api import emit_numpy
+    from .backends.numpy.emitter import codegen_command, module_filename
+    from .document import analysis_section, document, latex_command
+    from .pipeline import analyse
     from .spec import RNNSpec
 
     def numpy_module(spec: RNNSpec, form: str) -> tuple[str, Callable[[], str]]:
@@ -33,18 +38,31 @@ def outputs() -> list[tuple[str, Callable[[], str]]]:
         return path, lambda: emit_numpy(spec, form,
                                         command=codegen_command(spec, form, "generated"))
 
-    def document(spec: RNNSpec, fmt: str) -> tuple[str, Callable[[], str]]:
-        from .document import latex_command, to_latex
+    results = functools.lru_cache(maxsize=None)(analyse)
+
+    def doc(spec: RNNSpec, fmt: str) -> tuple[str, Callable[[], str]]:
         path = f"generated/bptt_tau{spec.tau}.{fmt}"
         standalone = fmt == "tex"
-        return path, lambda: to_latex(spec, standalone=standalone, fmt=fmt,
+        return path, lambda: document(results(spec), fmt, standalone,
                                       command=latex_command(spec, fmt, standalone, path))
 
+    flow = functools.lru_cache(maxsize=None)(analyze)
+    figures = functools.lru_cache(maxsize=None)(lambda: figure_bytes(flow()))
+    analysis = {
+        "gradient_flow.png": lambda: figures()["png"],
+        "gradient_flow.svg": lambda: figures()["svg"],
+        "summary.txt": lambda: summary_text(flow()),
+        "rates.json": lambda: __import__("json").dumps(flow().as_dict(), indent=1) + "\n",
+        "analysis.tex": lambda: analysis_section(flow()),
+    }
+    assert set(analysis) == set(FILES)
     return [
         numpy_module(RNNSpec(), "loop"),
         numpy_module(RNNSpec(tau=3), "unrolled"),
-        document(RNNSpec(), "tex"),
-        document(RNNSpec(), "md"),
+        numpy_module(RNNSpec(model="output-recurrence"), "loop"),
+        doc(RNNSpec(), "tex"),
+        doc(RNNSpec(), "md"),
+        *[(f"generated/analysis/{name}", analysis[name]) for name in FILES],
     ]
 
 
@@ -65,19 +83,24 @@ def check(root: Path | str = ROOT) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         regenerate(tmp)
         for rel, _ in outputs():
-            new = (Path(tmp) / rel).read_text(encoding="utf-8")
+            new = (Path(tmp) / rel).read_bytes()
             path = root / rel
-            old = path.read_text(encoding="utf-8") if path.exists() else ""
-            if old != new:
+            old = path.read_bytes() if path.exists() else b""
+            if old == new:
+                continue
+            try:
                 diffs.append("".join(difflib.unified_diff(
-                    old.splitlines(keepends=True), new.splitlines(keepends=True),
+                    old.decode().splitlines(keepends=True), new.decode().splitlines(keepends=True),
                     fromfile=f"committed/{rel}", tofile=f"regenerated/{rel}")) or
                     f"{rel}: differs\n")
+            except UnicodeDecodeError:
+                diffs.append(f"{rel}: binary file differs ({len(old)} -> {len(new)} bytes)\n")
     return diffs
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m symrnn.regenerate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m symrnn.regenerate",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true",
                    help="do not write; print a unified diff per stale file and exit 1")
     p.add_argument("--root", default=str(ROOT), help="repository root (default: this checkout)")

@@ -1,30 +1,40 @@
-"""The network to unroll: sizes, sequence length tau, activation, loss, h(0) and labels."""
+"""What to unroll: the model, the sequence length tau, the sizes, activation, loss, h(0), labels."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .functions import ACTIVATIONS, LOSSES
+from .models import DEFAULT, get_model
 
-#: Upper limits for exact, element-level certification; beyond them SymPy needs minutes.
-LIMITS = {"tau": 1024, "n_in": 16, "n_hidden": 16, "n_out": 16}
 H0_KINDS = ("zeros", "symbol")
+#: Exact instance checks (element level) grow with the sizes and tau; the instance a run
+#: checks at is capped by these (the matrix equations and the code hold for every size).
+LIMITS = {"tau": 1024, "n_in": 16, "n_hidden": 16, "n_out": 16}
+#: Sizes for generated code, which certifies nothing itself.
+CODE_LIMIT = 100_000
 
 
-def _check_int(name: str, value, low: int, high: int) -> None:
+def check_int(name: str, value, low: int, high: int | None = None) -> int:
+    """The one integer validator: TypeError for a non-integer, ValueError out of range."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer in {low}..{high}, got {value!r} "
+        rng = f"in {low}..{high}" if high is not None else f">= {low}"
+        raise TypeError(f"{name} must be an integer {rng}, got {value!r} "
                         f"({type(value).__name__})")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in {low}..{high}, got {value}")
+    if value < low or (high is not None and value > high):
+        rng = f"in {low}..{high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must be {rng}, got {value}")
+    return value
 
 
 @dataclass(frozen=True)
 class RNNSpec:
-    """The vanilla RNN of the note (10.8-10.11), unrolled for ``tau`` steps.
+    """A registered model (``model``, the note's ``rnn`` by default) unrolled for ``tau`` steps.
 
     ``labels`` are the class labels y(1..tau) for the softmax loss (default: (t - 1) mod n_out);
-    vector targets (mse, bce) stay symbolic. ``h0`` is "zeros" or "symbol" (a given h(0)).
+    vector targets (mse, bce) stay symbolic. ``h0`` is "zeros" or "symbol": every initial
+    value the model reads (h(0), o(0), ...) is zero, or a given vector that is differentiated.
+    Sizes go up to ``CODE_LIMIT``; exact instance checks cap them (``LIMITS``).
     """
 
     tau: int = 3
@@ -35,13 +45,16 @@ class RNNSpec:
     loss: str = "softmax-ce"
     h0: str = "symbol"
     labels: tuple[int, ...] | None = field(default=None)
+    model: str = DEFAULT
 
     def __post_init__(self) -> None:
-        for name in ("tau", "n_in", "n_hidden", "n_out"):
-            _check_int(name, getattr(self, name), 1, LIMITS[name])
+        get_model(self.model)
+        check_int("tau", self.tau, 1, LIMITS["tau"])
+        for name in ("n_in", "n_hidden", "n_out"):
+            check_int(name, getattr(self, name), 1, CODE_LIMIT)
         for name, table in (("activation", ACTIVATIONS), ("loss", LOSSES)):
             value = getattr(self, name)
-            if value not in table:
+            if not isinstance(value, str) or value not in table:
                 raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
         if self.h0 not in H0_KINDS:
             raise ValueError(f"h0 must be one of {', '.join(H0_KINDS)}, got {self.h0!r}")
@@ -53,7 +66,15 @@ class RNNSpec:
                 raise ValueError(f"labels must be a tuple of tau={self.tau} integers, "
                                  f"got {self.labels!r}")
             for t, y in enumerate(self.labels, start=1):
-                _check_int(f"labels[{t}]", y, 0, self.n_out - 1)
+                check_int(f"labels[{t}]", y, 0, self.n_out - 1)
+
+    @property
+    def model_def(self):
+        return get_model(self.model)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"n_in": self.n_in, "n_hidden": self.n_hidden, "n_out": self.n_out}
 
     @property
     def class_labels(self) -> tuple[int, ...]:
@@ -62,7 +83,13 @@ class RNNSpec:
             return self.labels
         return tuple((t - 1) % self.n_out for t in range(1, self.tau + 1))
 
+    def exceeds_instance_limits(self) -> list[str]:
+        """The sizes above what an exact instance check takes (empty: within)."""
+        return [f"{k} = {getattr(self, k)} > {LIMITS[k]}" for k in ("n_in", "n_hidden", "n_out")
+                if getattr(self, k) > LIMITS[k]]
+
     def describe(self) -> str:
-        return (f"tau={self.tau}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
+        head = "" if self.model == DEFAULT else f"model={self.model}, "
+        return (f"{head}tau={self.tau}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
                 f"n_out={self.n_out}, activation={self.activation}, loss={self.loss}, "
                 f"h0={self.h0}")

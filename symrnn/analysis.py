@@ -1,0 +1,454 @@
+"""Gradient flow through time: why the note picks tanh (issue 6, item 4).
+
+Symbolic part: from the unrolled graph, the one-step Jacobian dh(j)/dh(j-1) is computed by
+``sympy.diff`` of the local definitions h(j) = phi(a(j)), a(j) = b + W h(j-1) + U x(j), and
+checked exactly against the closed form diag(phi'(a(j))) W; the product over a lag,
+    dh(t)/dh(k) = prod_{j=k+1..t} dh(j)/dh(j-1) = diag(phi'(a(t))) W ... diag(phi'(a(k+1))) W,
+is checked the same way for a lag of two steps.
+
+Numerical part: grad_h(k) L = (dh(t)/dh(k))^T grad_h(t) L for a loss at step t only, pushed back
+one step at a time with phi' lambdified from the SymPy derivative, on a random W scaled to a
+chosen spectral radius. The per-step factor is exp(slope) of the least-squares line through
+mean log ||grad_h(k) L|| / ||grad_h(t) L|| against the lag t - k.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+from .core.graph import unroll
+from .core.zero import is_zero, visibly_nonzero
+from .functions import ACTIVATIONS
+from .io import MARKER, check_writable, write_atomic
+from .models import get_model
+from .spec import RNNSpec, check_int
+
+#: Activations measured numerically (``phi`` is generic and symbolic only).
+CONCRETE = ("tanh", "sigmoid", "relu", "identity")
+#: Spectral radii of W (below, at and above 1); ``None`` is W as drawn, unscaled.
+RADII: tuple[float | None, ...] = (None, 0.5, 1.0, 1.5, 3.0)
+#: phi'(a) below this counts as saturated (tanh, sigmoid).
+SATURATION = 0.1
+#: max_lag 500 keeps a linear RNN at radius 3 finite (3^520 < 1e308) in the forward pass.
+LIMITS = {"max_lag": 500, "hidden": 1024}
+DEFAULTS = {"max_lag": 100, "hidden": 32, "seed": 0, "sequences": 8, "inputs": 8, "burn_in": 20}
+#: The plot's file name; documents refer to it relative to themselves.
+GRAPHICS = "gradient_flow.png"
+FILES = (GRAPHICS, "gradient_flow.svg", "summary.txt", "rates.json", "analysis.tex")
+
+Claim = Callable[[sp.Matrix, sp.Matrix, Callable[[sp.Expr], sp.Expr]], sp.Matrix]
+
+
+# ------------------------------------------------------------------------------ symbolic
+
+def dphi(name: str) -> Callable[[sp.Expr], sp.Expr]:
+    """phi'(a) as ``sympy.diff`` of the activation's definition, evaluated at ``a``."""
+    z = sp.Symbol("z", real=True)
+    d = sp.diff(ACTIVATIONS[name].phi(z), z)
+    return lambda a: d.subs(z, a)
+
+
+def diag_dphi_W(a: sp.Matrix, W: sp.Matrix, dphi_at: Callable[[sp.Expr], sp.Expr]) -> sp.Matrix:
+    """The closed form of dh(j)/dh(j-1): diag(phi'(a(j))) W."""
+    return sp.diag(*[dphi_at(v) for v in a]) * W
+
+
+def _indicator_form(p: sp.Piecewise) -> sp.Expr:
+    """Piecewise((e, c), (0, True)) -> e * Piecewise((1, c), (0, True)): one canonical form."""
+    if len(p.args) == 2 and p.args[1] == (0, True) and p.args[0][0] != 1:
+        e, c = p.args[0]
+        return e * sp.Piecewise((1, c), (0, True))
+    return p
+
+
+def exactly_zero(expr: sp.Expr) -> bool:
+    """True only when SymPy proves ``expr`` == 0 (ReLU's Piecewise put in indicator form)."""
+    expr = sp.sympify(expr).replace(lambda p: isinstance(p, sp.Piecewise), _indicator_form)
+    if sp.expand(expr) == 0:
+        return True
+    if not expr.atoms(sp.core.function.AppliedUndef) and \
+            visibly_nonzero(expr, seeds=range(12)):  # several points, so ReLU units switch
+        return False
+    return is_zero(expr)
+
+
+@dataclass
+class JacobianCheck:
+    activation: str
+    n_hidden: int
+    one_step: bool  # diff-derived dh(2)/dh(1) == claim at j = 2
+    two_step: bool  # diff-derived dh(3)/dh(1) == claim(3) claim(2)
+    latex_entry: str  # LaTeX of the closed form's (0, 0) entry, a(j) written as a symbol
+
+    @property
+    def ok(self) -> bool:
+        return self.one_step and self.two_step
+
+
+def _local(graph, t: int) -> list[sp.Expr]:
+    """h(t) in terms of h(t-1): the definitions of h(t) with a(t) replaced by its definition."""
+    a_defs = {s: graph.defs[s] for s in graph.value("a", t)}
+    return [graph.defs[s].xreplace(a_defs) for s in graph.value("h", t)]
+
+
+def check_jacobian(activation: str, n_hidden: int = 2, claim: Claim = diag_dphi_W
+                   ) -> JacobianCheck:
+    """Compare ``sympy.diff`` of the unrolled graph with ``claim(a(j), W, phi')`` exactly.
+
+    ``claim`` defaults to diag(phi'(a(j))) W; a test passes a wrong one to see the check fail.
+    """
+    spec = RNNSpec(tau=3, n_in=1, n_hidden=n_hidden, n_out=1, activation=activation,
+                   loss="mse", h0="symbol")
+    g = unroll(get_model(spec.model), spec)
+    W, d = g.params["W"], dphi(activation)
+    a_full = {t: sp.Matrix([g.defs[s] for s in g.value("a", t)]) for t in (2, 3)}
+
+    def differs(lhs: sp.Matrix, rhs: sp.Matrix) -> bool:
+        return any(not exactly_zero(x) for x in (lhs - rhs))
+
+    # one step: h(2) as a function of h(1)
+    h2 = _local(g, 2)
+    J2 = sp.Matrix(n_hidden, n_hidden, lambda i, k: sp.diff(h2[i], g.value("h", 1)[k]))
+    one = not differs(J2, claim(a_full[2], W, d))
+    # two steps: h(3) as a function of h(1), through h(2)
+    h3 = [e.xreplace(dict(zip(g.value("h", 2), h2))) for e in _local(g, 3)]
+    J31 = sp.Matrix(n_hidden, n_hidden, lambda i, k: sp.diff(h3[i], g.value("h", 1)[k]))
+    a3_of_h1 = a_full[3].xreplace(dict(zip(g.value("h", 2), h2)))
+    two = not differs(J31, claim(a3_of_h1, W, d) * claim(a_full[2], W, d))
+    aj = sp.Symbol("a_{1}^{(j)}", real=True)
+    entry = sp.latex(diag_dphi_W(sp.Matrix([aj]), sp.Matrix([[sp.Symbol("W_{11}")]]), d)[0])
+    return JacobianCheck(activation, n_hidden, one, two, entry)
+
+
+@functools.lru_cache(maxsize=None)
+def symbolic_checks(n_hidden: int = 2) -> tuple[JacobianCheck, ...]:
+    """The exact check for every activation (about 2 s; cached, the result is deterministic)."""
+    return tuple(check_jacobian(name, n_hidden) for name in ACTIVATIONS)
+
+
+# ----------------------------------------------------------------------------- numerical
+
+def numeric_activation(name: str) -> tuple[Callable, Callable]:
+    """phi and phi' for NumPy, both lambdified from SymPy (phi' from ``sympy.diff``)."""
+    z = sp.Symbol("z", real=True)
+    expr = ACTIVATIONS[name].phi(z)
+    f = sp.lambdify(z, expr, "numpy")
+    df = sp.lambdify(z, sp.diff(expr, z), "numpy")
+
+    def phi(a):
+        return np.asarray(f(a), dtype=float) + np.zeros_like(a)
+
+    def dphi_np(a):
+        return np.asarray(df(a), dtype=float) + np.zeros_like(a)  # identity: phi' = 1 broadcast
+
+    return phi, dphi_np
+
+
+def scale_to_radius(W0: np.ndarray, radius: float | None) -> np.ndarray:
+    if radius is None:
+        return W0
+    return W0 * (radius / float(np.max(np.abs(np.linalg.eigvals(W0)))))
+
+
+@dataclass
+class Curve:
+    """One activation at one spectral radius."""
+
+    activation: str
+    radius: float  # the actual spectral radius of W used
+    label: str  # "0.5", ..., or "random"
+    log_norms: np.ndarray  # mean over sequences of ln(||grad_h(t-lag) L|| / ||grad_h(t) L||)
+    #                        (over those whose gradient stays nonzero, see ``zeroed``)
+    factor: float  # exp(slope) of the fit: per-step factor
+    saturated: float | None  # fraction of phi'(a) < SATURATION (tanh, sigmoid)
+    inactive: float | None  # ReLU: fraction of (unit, step) with phi'(a) = 0
+    dead: float | None  # ReLU: fraction of units with phi' = 0 at every step of the window
+    mean_dphi: float
+    mean_h: float
+    max_abs_h: float
+    zeroed: int = 0  # sequences whose gradient became exactly 0 (every ReLU unit off at a step)
+
+    def as_dict(self) -> dict:
+        out = {"activation": self.activation, "radius": round(self.radius, 6),
+               "W": self.label, "per_step_factor": round(self.factor, 6),
+               "log10_per_step": round(math.log10(self.factor), 6) if self.factor > 0 else None,
+               "norm_ratio_at_max_lag": float(f"{math.exp(self.log_norms[-1]):.4g}"),
+               "mean_dphi": round(self.mean_dphi, 6), "mean_h": round(self.mean_h, 6),
+               "max_abs_h": float(f"{self.max_abs_h:.4g}")}
+        if self.zeroed:
+            out["sequences_with_zero_gradient"] = self.zeroed
+        if self.saturated is not None:
+            out["saturated_fraction"] = round(self.saturated, 6)
+        if self.inactive is not None:
+            out["relu_inactive_fraction"] = round(self.inactive, 6)
+            out["relu_dead_fraction"] = round(self.dead, 6)
+        return out
+
+
+def fit_factor(log_norms: np.ndarray) -> float:
+    """exp(slope) of the least-squares line through (lag, ln norm), lag = 0..len-1."""
+    lags = np.arange(len(log_norms), dtype=float)
+    slope = np.polyfit(lags, log_norms, 1)[0]
+    return float(math.exp(slope))
+
+
+def backprop_log_norms(W: np.ndarray, dphis: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """ln ||grad_h(t-lag) L|| - ln ||grad_h(t) L|| for lag = 0..len(dphis).
+
+    ``dphis[i]`` is phi'(a(t-i)); one step is grad_h(j-1) = W^T (phi'(a(j)) * grad_h(j)).
+    The vector is renormalised each step and the logs summed, so nothing under- or overflows.
+    """
+    out = np.zeros(len(dphis) + 1)
+    g = g / np.linalg.norm(g)
+    for i, d in enumerate(dphis):
+        g = W.T @ (d * g)  # (dh(j)/dh(j-1))^T g = W^T diag(phi'(a(j))) g
+        n = np.linalg.norm(g)
+        if n == 0.0:  # every unit off (ReLU): the gradient is exactly zero from here on
+            out[i + 1:] = -np.inf
+            return out
+        out[i + 1] = out[i] + math.log(n)
+        g = g / n
+    return out
+
+
+def measure(activation: str, W: np.ndarray, radius_label: str, max_lag: int, rng_seed: int,
+            sequences: int = DEFAULTS["sequences"], n_in: int = DEFAULTS["inputs"],
+            burn_in: int = DEFAULTS["burn_in"]) -> Curve:
+    """Run ``sequences`` random input sequences forward for burn_in + max_lag steps, then
+    back-propagate a loss at the last step t down to h(t - max_lag)."""
+    phi, dphi_np = numeric_activation(activation)
+    n = W.shape[0]
+    rng = np.random.default_rng(rng_seed)  # same inputs for every activation and radius
+    U = rng.standard_normal((n, n_in)) / math.sqrt(n_in)
+    V = rng.standard_normal((n_in, n)) / math.sqrt(n)  # n_out = n_in classes
+    T = burn_in + max_lag
+    logs, dp_all, h_all, sat, inact, dead = [], [], [], [], [], []
+    for _ in range(sequences):
+        x = rng.standard_normal((T, n_in))
+        r = rng.standard_normal(n_in)
+        h = np.zeros(n)
+        a_hist = np.empty((T, n))
+        h_hist = np.empty((T, n))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for s in range(T):
+                a = W @ h + U @ x[s]
+                h = phi(a)
+                a_hist[s], h_hist[s] = a, h
+        # grad_h(t) L = V^T grad_o(t) L for a loss at step t only; grad_o(t) L is a random
+        # direction (a linear loss r^T o(t)): softmax-CE's y^ - 1[y] is exactly 0 once the
+        # logits of an exploding linear RNN saturate the softmax, and only the direction matters
+        g = V.T @ r
+        window = a_hist[burn_in - 1:]  # a(t - max_lag) .. a(t)
+        dp = dphi_np(window)
+        logs.append(backprop_log_norms(W, dp[::-1][:max_lag], g))
+        dp_all.append(dp)
+        h_all.append(h_hist[burn_in - 1:])
+        sat.append(np.mean(dp < SATURATION))
+        inact.append(np.mean(dp == 0.0))
+        dead.append(np.mean(np.all(dp == 0.0, axis=0)))
+    # geometric mean over the sequences whose gradient stays nonzero (ReLU can switch every
+    # unit off at one step, which zeroes the gradient for good: counted in ``zeroed``)
+    alive = [l for l in logs if np.isfinite(l[-1])]
+    log_norms = np.mean(alive, axis=0) if alive else logs[0]
+    dps, hs = np.concatenate(dp_all), np.concatenate(h_all)
+    is_relu, saturating = activation == "relu", activation in ("tanh", "sigmoid")
+    # every sequence's gradient exactly 0 from some lag on: it vanished completely, factor 0
+    factor = fit_factor(log_norms) if np.all(np.isfinite(log_norms)) else 0.0
+    return Curve(activation, float(np.max(np.abs(np.linalg.eigvals(W)))), radius_label,
+                 log_norms, factor,
+                 float(np.mean(sat)) if saturating else None,
+                 float(np.mean(inact)) if is_relu else None,
+                 float(np.mean(dead)) if is_relu else None,
+                 float(np.mean(dps)), float(np.mean(hs)), float(np.max(np.abs(hs))),
+                 int(sum(np.isneginf(l[-1]) for l in logs)))
+
+
+@dataclass
+class Analysis:
+    max_lag: int
+    hidden: int
+    seed: int
+    checks: tuple[JacobianCheck, ...]
+    curves: list[Curve] = field(default_factory=list)
+    #: phi'(a) of each measured activation, from ``sympy.diff`` (a the symbol ``a``)
+    dphi_exprs: dict = field(default_factory=dict)
+
+    def curve(self, activation: str, label: str) -> Curve:
+        return next(c for c in self.curves if c.activation == activation and c.label == label)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(dict.fromkeys(c.label for c in self.curves))
+
+    def as_dict(self) -> dict:
+        return {"_generator": MARKER,
+                "settings": {"max_lag": self.max_lag, "hidden": self.hidden, "seed": self.seed,
+                             "sequences": DEFAULTS["sequences"], "inputs": DEFAULTS["inputs"],
+                             "burn_in": DEFAULTS["burn_in"], "saturation_threshold": SATURATION,
+                             "fit": "per_step_factor = exp(slope of least-squares line through "
+                                    "mean ln(||grad_h(t-lag) L|| / ||grad_h(t) L||) vs lag)"},
+                "jacobian": {"formula": "dh(t)/dh(k) = prod_{j=k+1..t} diag(phi'(a(j))) W",
+                             "checks": {c.activation: c.ok for c in self.checks}},
+                "curves": [c.as_dict() for c in self.curves]}
+
+
+def radius_label(r: float | None) -> str:
+    return "random" if r is None else f"{r:g}"
+
+
+def random_W(hidden: int, seed: int) -> np.ndarray:
+    """W with i.i.d. N(0, 1/n) entries (spectral radius near 1 for large n)."""
+    return np.random.default_rng([seed, 1]).standard_normal((hidden, hidden)) / math.sqrt(hidden)
+
+
+def analyze(max_lag: int = DEFAULTS["max_lag"], hidden: int = DEFAULTS["hidden"],
+            seed: int = DEFAULTS["seed"], radii=RADII, activations=CONCRETE,
+            symbolic: bool = True) -> Analysis:
+    check_int("max_lag", max_lag, 1, LIMITS["max_lag"])
+    check_int("hidden", hidden, 1, LIMITS["hidden"])
+    check_int("seed", seed, 0)
+    checks = symbolic_checks() if symbolic else ()
+    bad = [c.activation for c in checks if not c.ok]
+    if bad:
+        raise AssertionError(f"dh(j)/dh(j-1) from sympy.diff disagrees with diag(phi'(a)) W "
+                             f"for {', '.join(bad)}")
+    a = sp.Symbol("a")
+    result = Analysis(max_lag, hidden, seed, checks,
+                      dphi_exprs={name: dphi(name)(a) for name in activations})
+    W0 = random_W(hidden, seed)
+    for r in radii:
+        W = scale_to_radius(W0, r)
+        for name in activations:
+            result.curves.append(measure(name, W, radius_label(r), max_lag, seed))
+    return result
+
+
+# ------------------------------------------------------------------------------- outputs
+
+def summary_text(result: Analysis) -> str:
+    lines = [f"# {MARKER} (symrnn analyze); do not edit by hand",
+             "Gradient flow through time: ||grad_h(k) L|| / ||grad_h(t) L|| for a loss at step t,",
+             "back-propagated through dh(t)/dh(k) = prod_{j=k+1..t} diag(phi'(a(j))) W.",
+             f"hidden={result.hidden}, lags 0..{result.max_lag}, seed={result.seed}, "
+             f"{DEFAULTS['sequences']} random sequences; W ~ N(0, 1/n) scaled to each radius.",
+             "Symbolic check (sympy.diff of the unrolled graph == diag(phi'(a(j))) W, "
+             "one and two steps): "
+             + ", ".join(f"{c.activation} {'ok' if c.ok else 'FAILED'}" for c in result.checks),
+             "",
+             "per-step factor = exp(slope of ln norm vs lag); <1 vanishes, >1 explodes.",
+             f"{'W':>8} {'rho':>6} {'activation':>10} {'factor':>8} {'norm@lag' + str(result.max_lag):>12} "
+             f"{'mean phi':>9} {'mean h':>8} {'max|h|':>9}  notes"]
+    for c in result.curves:
+        notes = []
+        if c.saturated is not None:
+            notes.append(f"saturated (phi'<{SATURATION:g}) {c.saturated:.1%}")
+        if c.inactive is not None:
+            notes.append(f"inactive {c.inactive:.1%}, dead {c.dead:.1%}")
+        if c.zeroed:
+            notes.append(f"gradient exactly 0 in {c.zeroed} of {DEFAULTS['sequences']} sequences")
+        lines.append(f"{c.label:>8} {c.radius:6.3f} {c.activation:>10} {c.factor:8.4f} "
+                     f"{math.exp(c.log_norms[-1]):12.3e} {c.mean_dphi:9.3f} {c.mean_h:8.3g} "
+                     f"{c.max_abs_h:9.3g}  {'; '.join(notes)}")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: Analysis):
+    """The figure: one panel per spectral radius, one line per activation, log scale."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = result.labels
+    fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 3.6), sharey=True,
+                             squeeze=False)
+    lags = np.arange(result.max_lag + 1)
+    styles = {"tanh": "-", "sigmoid": "--", "relu": "-.", "identity": ":"}
+    for ax, label in zip(axes[0], labels):
+        rho = None
+        for c in (c for c in result.curves if c.label == label):
+            rho = c.radius
+            y = np.exp(c.log_norms)
+            ax.plot(lags, np.where(y > 0, y, np.nan), styles.get(c.activation, "-"),
+                    label=f"{c.activation} ({c.factor:.3g}/step)")
+        ax.set_yscale("log")
+        ax.set_title(f"W random, ρ={rho:.2f}" if label == "random" else f"spectral radius ρ={label}",
+                     fontsize=9)
+        ax.set_xlabel("lag t − k")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower left")
+    axes[0][0].set_ylabel("‖∇h(k) L‖ / ‖∇h(t) L‖")
+    fig.suptitle("Gradient norm vs lag through ∏ diag(φ′(a(j))) W", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+#: Settings under which the figure is drawn (deterministic SVG ids, paths as drawn).
+_RC = {"svg.hashsalt": "symrnn", "svg.fonttype": "path", "path.simplify": True}
+
+
+def _png(fig) -> bytes:
+    """The PNG of ``fig``, with the marker in its metadata (``symrnn.io.is_generated``)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": MARKER})
+    return buf.getvalue()
+
+
+def figure_png(result: Analysis) -> bytes:
+    """The PNG of the plot alone (the same bytes as ``figure_bytes(result)["png"]``)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context(_RC):
+        fig = plot(result)
+        try:
+            return _png(fig)
+        finally:
+            plt.close(fig)
+
+
+def figure_bytes(result: Analysis) -> dict[str, bytes]:
+    """PNG and SVG of the plot, byte-for-byte deterministic (no dates, versions or random ids)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    with matplotlib.rc_context(_RC):
+        fig = plot(result)
+        try:
+            out["png"] = _png(fig)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": MARKER,
+                                                     "Format": None, "Type": None})
+            svg = buf.getvalue().decode("utf-8")
+        finally:
+            plt.close(fig)
+    head, sep, rest = svg.partition("\n")  # the marker right after the XML declaration
+    out["svg"] = (head + sep + f"<!-- {MARKER}; do not edit by hand -->\n" + rest).encode()
+    return out
+
+
+def write_outputs(result: Analysis, out: Path, section_tex: str, force: bool = False
+                  ) -> list[Path]:
+    """The plot (PNG, SVG), the rates and the summary, and ``section_tex`` (the document's
+    section on gradient flow, rendered by ``symrnn.document``) as analysis.tex."""
+    out = Path(out)
+    for name in FILES:  # refuse before writing anything, so a refusal leaves no partial set
+        check_writable(out / name, force)
+    figs = figure_bytes(result)
+    data = {"gradient_flow.png": figs["png"], "gradient_flow.svg": figs["svg"],
+            "summary.txt": summary_text(result),
+            "rates.json": json.dumps(result.as_dict(), indent=1) + "\n",
+            "analysis.tex": section_tex}
+    return [write_atomic(out / name, data[name], force) for name in FILES]

@@ -1,0 +1,79 @@
+"""The Python API: one function per stage, each computing what it needs once.
+
+    import symrnn
+    spec = symrnn.RNNSpec(tau=3)                  # model, sizes, activation, loss, h0
+    cert = symrnn.certify(spec)                   # .entries, .ok, .to_json(); LaTeX in Jupyter
+    eqs = symrnn.matrix_equations(spec)           # BPTT in matrix form, each checked exactly
+    code = symrnn.emit_numpy(spec, form="loop")   # module source (NumPy only)
+    tex = symrnn.to_latex(spec, standalone=True)  # the document
+
+To compute everything once and hand it to several emitters, use ``symrnn.analyse(spec)`` and
+pass its ``Results`` on (``to_latex(spec, results=...)``).
+"""
+
+from __future__ import annotations
+
+from .core.graph import Graph
+from .core.graph import unroll as _unroll
+from .models import get_model
+from .pipeline import Results, analyse, check_spec, equations_for_code, require_instance
+
+
+def unroll(spec) -> Graph:
+    """The unrolled element-level graph of ``spec``."""
+    check_spec(spec)
+    require_instance(spec)
+    return _unroll(get_model(spec.model), spec)
+
+
+def derive(spec) -> Results:
+    """Unroll, derive and the matrix equations, without the certificate."""
+    return analyse(check_spec(spec), certify=False)
+
+
+def matrix_equations(spec) -> list:
+    """BPTT in matrix form for ``spec``, each equation checked exactly against the
+    element-level derivation."""
+    return analyse(check_spec(spec), certify=False).equations
+
+
+def certify(spec, progress=None, workers: int | None = None):
+    """The certificate of the model's printed formulas (the note's for ``rnn``)."""
+    tick = (lambda s: progress(s[len("certify: "):]) if s.startswith("certify: ") else None) \
+        if progress else (lambda _s: None)
+    return analyse(check_spec(spec), tick=tick, workers=workers).certificate
+
+
+def emit_numpy(spec, form: str = "loop", command: str | None = None,
+               results: Results | None = None) -> str:
+    """Python source of a NumPy-only module with ``forward``, ``loss`` and ``loss_and_grad``
+    (any size; the equations are checked at a small instance, or taken from ``results``)."""
+    from .backends.numpy.emitter import emit_numpy as _emit
+    check_spec(spec)
+    model = get_model(spec.model)
+    return _emit(model, spec, equations_for_code(spec, results), form, command,
+                 catalogue=model.catalogue)
+
+
+def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | None = None,
+             analysis=False, graphics: str | None = "gradient_flow.png",
+             results: Results | None = None) -> str:
+    """The document for ``spec``: a fragment to ``\\input`` (default), a complete article
+    (``standalone``), or Markdown (``fmt="md"``). ``analysis``: ``True`` adds the gradient-flow
+    section with ``symrnn analyze``'s defaults, or pass an ``Analysis``."""
+    from .analysis import Analysis, analyze
+    from .document import document
+    check_spec(spec)
+    if results is None:
+        results = analyse(spec)
+    elif not isinstance(results, Results) or results.spec != spec:
+        raise ValueError("results must be the symrnn.analyse(spec) of the same spec")
+    if analysis is True:
+        analysis = analyze()
+    elif analysis is False or analysis is None:
+        analysis = None
+    elif not isinstance(analysis, Analysis):
+        raise TypeError(f"analysis must be True, False or an Analysis, got "
+                        f"{type(analysis).__name__}")
+    return document(results, fmt, standalone, analysis, graphics if analysis else None,
+                    command)

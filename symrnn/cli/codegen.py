@@ -1,0 +1,43 @@
+"""``symrnn codegen``: write a NumPy-only module with forward, loss and BPTT gradients."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..api import emit_numpy
+from ..backends.numpy.emitter import FORMS, codegen_command, module_filename
+from ..io import write_atomic
+from .options import add_spec_options, output_path, spec_from_args
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "codegen", help="emit NumPy code for forward, loss and BPTT gradients",
+        description="Emit a Python module that imports only NumPy and offers forward, loss "
+                    "and loss_and_grad for batched inputs. The loop form works for any tau; "
+                    "the unrolled form is straight-line code for --tau.",
+        epilog="examples:\n"
+               "  symrnn codegen --form loop --out generated\n"
+               "  symrnn codegen --form unrolled --tau 5 --activation relu > rnn.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_spec_options(p, code_sizes=True)
+    p.add_argument("--form", choices=FORMS, default="loop",
+                   help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")
+    p.add_argument("--out", metavar="DIR", type=output_path("--out"),
+                   help="folder to write the module to (default: print it on stdout)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a file that symrnn did not generate")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    spec = spec_from_args(args)
+    if args.out is None:
+        sys.stdout.write(emit_numpy(spec, args.form, command=codegen_command(spec, args.form)))
+        return 0
+    text = emit_numpy(spec, args.form, command=codegen_command(spec, args.form, args.out))
+    path = write_atomic(Path(args.out) / module_filename(spec, args.form), text, args.force)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,86 @@
+"""What every subcommand shares: the usage error, argument validators, the spec options."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..functions import ACTIVATIONS, LOSSES
+from ..models import DEFAULT, MODELS
+from ..spec import CODE_LIMIT, LIMITS, RNNSpec
+
+
+class UsageError(Exception):
+    """A problem with the user's input: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def whole(name: str, low: int, high: int | None = None, why: str = ""):
+    """The one integer option parser: a whole number in low..high."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{name} must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {high}, got {value}{why}")
+        return value
+    return parse
+
+
+def output_path(name: str):
+    """A path for output: not empty, and no control characters (a newline in a path would
+    end up in the regenerate command that generated files carry in their header)."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{name} must not be empty")
+        bad = next((ch for ch in text if ord(ch) < 32 or ord(ch) == 127), None)
+        if bad is not None:
+            raise argparse.ArgumentTypeError(f"{name} must not contain control characters "
+                                             f"(found {bad!r}); rename the folder")
+        return text
+    return parse
+
+
+_CERT_WHY = ": exact element-level checks grow with it; use a smaller value"
+
+
+def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3,
+                     code_sizes: bool = False) -> None:
+    """The options that make an ``RNNSpec``; shared by every subcommand. ``code_sizes``:
+    sizes up to the code limit (nothing is checked at the instance)."""
+    size_limit = CODE_LIMIT if code_sizes else LIMITS["n_hidden"]
+    why = "" if code_sizes else _CERT_WHY
+    p.add_argument("--model", choices=list(MODELS), default=DEFAULT,
+                   help=f"the network (default {DEFAULT}, the note's; 'symrnn models' lists them)")
+    p.add_argument("--tau", type=whole("--tau", 1, LIMITS["tau"], _CERT_WHY), default=tau_default,
+                   help=f"sequence length (default {tau_default})")
+    p.add_argument("--inputs", type=whole("--inputs", 1, size_limit, why), default=3,
+                   help="n_in, size of x(t) (default 3)")
+    p.add_argument("--hidden", type=whole("--hidden", 1, size_limit, why), default=4,
+                   help="n_hidden, size of h(t) (default 4)")
+    p.add_argument("--outputs", type=whole("--outputs", 1, size_limit, why), default=3,
+                   help="n_out, size of o(t) (default 3)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="tanh",
+                   help="phi in h(t) = phi(a(t)) (default tanh, as in the note)")
+    p.add_argument("--loss", choices=list(LOSSES), default="softmax-ce",
+                   help="per-step loss (default softmax-ce, as in the note)")
+
+
+def spec_from_args(args: argparse.Namespace) -> RNNSpec:
+    return RNNSpec(tau=args.tau, n_in=args.inputs, n_hidden=args.hidden, n_out=args.outputs,
+                   activation=args.activation, loss=args.loss, model=args.model)
+
+
+def require_document_spec(spec: RNNSpec) -> None:
+    """The document writes the chain rule along the paths from L(t) to the parameters;
+    with softmax over one class there is none (y^ = 1, L(t) = 0)."""
+    if spec.loss == "softmax-ce" and spec.n_out == 1:
+        raise UsageError("--outputs 1 with --loss softmax-ce: the softmax of one class is "
+                         "always 1, so every L(t) is 0 and there is no gradient to write; "
+                         "use --outputs 2 or more, or --loss mse or bce")

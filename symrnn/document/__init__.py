@@ -1,0 +1,85 @@
+"""The documents: the derivation, the certificate and the chain rule as LaTeX (a fragment or a
+standalone article, compiled to PDF) or Markdown, in the textbook's notation.
+
+``document(results, fmt)`` renders what the symbolic stages computed (``symrnn.pipeline``):
+``context`` prints it, the templates in ``templates/latex`` and ``templates/markdown`` place
+it, ``pdf`` compiles it.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from ..io import MARKER
+from ..templating import render
+from .context import FORMATS, analysis_context, context
+from .pdf import LatexError, compile_log_problems, compile_pdf, pdflatex_path
+
+TEMPLATES = {"tex": "latex/body.tex.jinja", "standalone": "latex/standalone.tex.jinja",
+             "md": "markdown/document.md.jinja"}
+
+
+def latex_command(spec, fmt: str = "tex", standalone: bool = False, out: str | None = None,
+                  analysis: bool = False) -> str:
+    """The CLI command that writes this document (only options that differ from the
+    defaults), shell-quoted."""
+    from ..spec import RNNSpec
+    words = ["symrnn", "latex"]
+    default = RNNSpec()
+    for name, flag in (("model", "--model"), ("tau", "--tau"), ("n_in", "--inputs"),
+                       ("n_hidden", "--hidden"), ("n_out", "--outputs"),
+                       ("activation", "--activation"), ("loss", "--loss")):
+        if getattr(spec, name) != getattr(default, name):
+            words += [flag, str(getattr(spec, name))]
+    if fmt != "tex" and (out is None or not out.endswith("." + fmt)):
+        words += ["--format", fmt]
+    if standalone:
+        words.append("--standalone")
+    if analysis:
+        words.append("--analysis")
+    if out is not None:
+        words += ["--out", out]
+    return shlex.join(words)
+
+
+def comment_safe(text: str, fmt: str = "tex") -> str:
+    """One line for a comment in LaTeX (%) or, with ``fmt="md"``, HTML (<!-- -->): no line
+    breaks, and in HTML nothing that opens or closes a comment (-->, --!>, <!--)."""
+    text = " ".join(str(text).split())
+    if fmt == "md":
+        for bad, good in (("<!--", "< !--"), ("--!>", "- -!>"), ("-->", "- ->")):
+            while bad in text:
+                text = text.replace(bad, good)
+    return text
+
+
+def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
+             graphics: str | None = None, command: str | None = None) -> str:
+    """The document for ``results``: a fragment to ``\\input`` (default), a complete article
+    (``standalone``), or Markdown with ``$$`` math (``fmt="md"``). Deterministic.
+
+    ``analysis`` (an ``symrnn.analysis.Analysis``) adds the section "Gradient flow: why tanh
+    and not ReLU?"; ``graphics`` is the plot's file name next to the document (None leaves
+    the plot out). ``command`` is written in the header as the way to regenerate the file.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "md" and standalone:
+        raise ValueError("standalone applies to the tex format only; Markdown is always a "
+                         "complete document")
+    ctx = context(results, fmt)
+    ctx["analysis"] = analysis_context(analysis, fmt, graphics) if analysis is not None else None
+    cmd = command or latex_command(results.spec, fmt, standalone, analysis=analysis is not None)
+    ctx["command"] = comment_safe(cmd, fmt)
+    name = "md" if fmt == "md" else ("standalone" if standalone else "tex")
+    return render(TEMPLATES[name], **ctx)
+
+
+def analysis_section(result, graphics: str = "gradient_flow.png") -> str:
+    """The gradient-flow section alone (LaTeX), as ``symrnn analyze`` writes it."""
+    ctx = {"analysis": analysis_context(result, "tex", graphics), "marker": MARKER}
+    return render("latex/analysis_file.tex.jinja", **ctx)
+
+
+__all__ = ["document", "latex_command", "analysis_section", "compile_pdf", "pdflatex_path",
+           "LatexError", "compile_log_problems", "FORMATS", "comment_safe"]
