@@ -1,0 +1,117 @@
+"""Helpers shared by the tests: the CLI as a user runs it, cached results, pdflatex and KaTeX."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KATEX_DIR = ROOT / "tools" / "katex"
+
+
+# ---------------------------------------------------------------- the CLI in a subprocess
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}
+
+
+def symrnn(*argv: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m symrnn argv`` in ``cwd``; stdin closed, output captured as text."""
+    return subprocess.run([sys.executable, "-m", "symrnn", *argv], cwd=cwd, env=env(),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def import_file(path: Path, name: str = "generated_module"):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not [p for p in Path(folder).rglob("*") if p.name.endswith(".tmp")]
+
+
+def err_line(capsys) -> str:
+    """The one line a failing command prints on stderr (and nothing else)."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("symrnn: error: ") and "Traceback" not in err
+    return err
+
+
+# ---------------------------------------------------------------- results, computed once
+
+@functools.lru_cache(maxsize=None)
+def _analysed(spec):
+    from symrnn import analyse
+    return analyse(spec)
+
+
+def results_for(spec):
+    """``symrnn.analyse(spec)``, computed once per test session (a deep copy of the
+    certificate, so a test that tampers with an entry cannot spoil the cache)."""
+    r = _analysed(spec)
+    return copy.copy(r).__class__(**{**r.__dict__, "certificate": copy.deepcopy(r.certificate)})
+
+
+def certificate_for(spec):
+    return results_for(spec).certificate
+
+
+@functools.lru_cache(maxsize=None)
+def module_for(spec, form: str = "loop"):
+    """The generated module for ``spec``, executed from its source (cached)."""
+    from symrnn import emit_numpy
+    src = emit_numpy(spec, form)
+    m = types.ModuleType(f"gen_{spec.model}_{spec.activation}_{spec.loss}_{form}")
+    exec(compile(src, f"<{m.__name__}>", "exec"), m.__dict__)
+    m.SOURCE = src
+    return m
+
+
+# ---------------------------------------------------------------- pdflatex and KaTeX
+
+needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
+                                    reason="pdflatex not installed (apt-get install "
+                                           "texlive-latex-base lmodern)")
+
+
+def katex_available() -> str | None:
+    """None when node and tools/katex/node_modules/katex are there, else the reason."""
+    if shutil.which("node") is None:
+        return "node not installed"
+    if not (KATEX_DIR / "node_modules" / "katex").is_dir():
+        return "katex not installed (npm ci --prefix tools/katex)"
+    return None
+
+
+def katex_check(formulas: list[str]) -> dict:
+    proc = subprocess.run(["node", str(KATEX_DIR / "check.js")], input=json.dumps(formulas),
+                          capture_output=True, text=True, timeout=120, cwd=KATEX_DIR)
+    if not proc.stdout:
+        raise RuntimeError(f"katex check crashed: {proc.stderr.strip()}")
+    return json.loads(proc.stdout)
+
+
+_DISPLAY = re.compile(r"\$\$\n(.*?)\n\$\$", re.S)
+_INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$")
+
+
+def markdown_formulas(md: str) -> list[str]:
+    """Every $$ display $$ and $inline$ formula of a Markdown document."""
+    displays = _DISPLAY.findall(md)
+    rest = _DISPLAY.sub("", md)
+    rest = re.sub(r"`[^`]*`", "", rest)
+    return displays + _INLINE.findall(rest)
