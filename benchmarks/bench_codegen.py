@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from symrnn import CodegenSpec, RNNSpec, emit_numpy  # noqa: E402
+from symrnn import RNNSpec, emit_numpy  # noqa: E402
 
 CONFIGS = {"S": (8, 16, 8, 10, 1), "M": (64, 128, 64, 50, 32), "L": (256, 512, 256, 100, 64)}
 REPEAT = 1  # medians per row; the best is reported (--repeat)
@@ -116,13 +116,14 @@ def gemm_flops(cfg):
 def lambdify_sympy(cfg):
     """The SymPy gradient of the element-level derivation, lambdified (single sequence)."""
     import sympy as sp
-    from symrnn import derive, unroll
+    from symrnn import derive
     n_in, n_h, n_out, tau, batch = cfg
     spec = RNNSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out, h0="zeros")
-    g = unroll(spec)
-    d = derive(g)
+    r = derive(spec)
+    g, d = r.graph, r.derivation
     keys = ("U", "W", "V", "b", "c")
-    inputs_ = [s for k in keys for s in g.params[k]] + [s for t in sorted(g.x) for s in g.x[t]]
+    inputs_ = [s for k in keys for s in g.params[k]] + \
+        [s for t in range(1, tau + 1) for s in g.value("x", t)]
     defined = [*g.order, *d.order]
     exprs = {**g.defs, **d.defs}
     rename = {s: sp.Symbol(f"v{i}") for i, s in enumerate(inputs_ + defined)}
@@ -216,7 +217,7 @@ def main(argv=None):
         for name in names:
             cfg = CONFIGS[name]
             n_in, n_h, n_out, tau, batch = cfg
-            spec = CodegenSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out)
+            spec = RNNSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out)
             P, x, y = inputs(cfg, dtype)
             loop = load(spec, "loop")
             ours = median_time(lambda: loop.loss_and_grad(P, x, y))
@@ -240,7 +241,7 @@ def main(argv=None):
     line = []
     for tau in (100, 1000):
         c = (*cfg[:3], tau, cfg[4])
-        spec = CodegenSpec(n_in=c[0], n_hidden=c[1], n_out=c[2])
+        spec = RNNSpec(n_in=c[0], n_hidden=c[1], n_out=c[2])
         loop = load(spec, "loop")
         P, x, y = inputs(c, np.float64)
         tracemalloc.start()

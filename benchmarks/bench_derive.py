@@ -23,27 +23,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sympy as sp  # noqa: E402
 
-from symrnn.certificate import Context, certify  # noqa: E402
-from symrnn.derive import derive  # noqa: E402
-from symrnn.graph import compose, unroll  # noqa: E402
+from symrnn.core.graph import compose, unroll  # noqa: E402
+from symrnn.models import get_model  # noqa: E402
+from symrnn.pipeline import analyse  # noqa: E402
 from symrnn.spec import RNNSpec  # noqa: E402
 
 
 def ours(tau: int, n_in: int, n_h: int, n_out: int) -> dict:
     spec = RNNSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out)
     t0 = time.perf_counter()
-    g = unroll(spec)
-    d = derive(g)
-    t1 = time.perf_counter()
-    cert = certify(spec, context=Context(spec, g, d))
+    r = analyse(spec)
     t2 = time.perf_counter()
-    return {"derive": t1 - t0, "certify": t2 - t1, "total": t2 - t0, "ops": d.size(),
-            "ok": cert.ok, "summary": cert.summary()}
+    derive_s = sum(r.timings.get(k, 0.0) for k in ("unroll", "derive", "equations"))
+    cert = r.certificate
+    return {"derive": derive_s, "certify": r.timings["certify"], "total": t2 - t0,
+            "ops": r.derivation.size(), "ok": cert.ok, "summary": cert.summary()}
 
 
 def naive(tau: int, n_in: int, n_h: int, n_out: int) -> dict:
     spec = RNNSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out)
-    g = unroll(spec)
+    g = unroll(get_model(spec.model), spec)
     t0 = time.perf_counter()
     loss = compose(g, g.L)
     grads = [sp.diff(loss, s) for s in g.leaves]

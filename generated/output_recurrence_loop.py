@@ -11,7 +11,8 @@
 Sizes: n_in = 3, n_hidden = 4, n_out = 3.
 Form: loop -- one module for any tau; tau is read from the shape of x.
 
-params: mapping with U (n_hidden, n_in), W (n_hidden, n_out), V (n_out, n_hidden), b (n_hidden,), c (n_out,).
+params: mapping with U (n_hidden, n_in), W (n_hidden, n_out), V (n_out, n_hidden), b (n_hidden,),
+    c (n_out,).
 x: (tau, batch, n_in), or one sequence (tau, n_in).
 y: integer class labels (tau, batch) in 0..n_out-1, or (tau,) for one sequence.
 o0: o(0), (batch, n_out) or (n_out,) shared by the batch; None means zeros.
@@ -36,7 +37,8 @@ N_OUT = 3
 MODEL = "output-recurrence"
 ACTIVATION = "tanh"
 LOSS = "softmax-ce"
-PARAM_SHAPES = {"U": (N_HIDDEN, N_IN), "W": (N_HIDDEN, N_OUT), "V": (N_OUT, N_HIDDEN), "b": (N_HIDDEN,), "c": (N_OUT,)}
+PARAM_SHAPES = {"U": (N_HIDDEN, N_IN), "W": (N_HIDDEN, N_OUT), "V": (N_OUT, N_HIDDEN),
+                "b": (N_HIDDEN,), "c": (N_OUT,)}
 INITIAL = {"o0": N_OUT}
 
 
@@ -82,7 +84,6 @@ def _forward(U, W, V, b, c, xs, o0):
     os = numpy.empty((tau + 1, batch, N_OUT), dtype=xs.dtype)  # o(t), steps 0..tau
     os[0] = o0
     tmp_hidden = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # one step's product
-    tmp_out = numpy.empty((batch, N_OUT), dtype=xs.dtype)  # one step's product
     # W^T once, contiguous, for the GEMM of every step
     WT = _aligned(W.T)
     # V^T once, contiguous, for the GEMM of every step
@@ -106,7 +107,6 @@ def _forward(U, W, V, b, c, xs, o0):
         # o(t) = c + V h(t)
         numpy.matmul(hs[t - 1], VT, out=os[t])
         os[t] += c
-
 
     return hs, os
 
@@ -154,7 +154,6 @@ def _backward(U, W, V, b, c, xs, hs, os, yhats, labels):
     tau, batch = xs.shape[0], xs.shape[1]
     dos = numpy.empty((tau + 1, batch, N_OUT), dtype=xs.dtype)  # grad_o(t) L, steps 0..tau
     dhs = numpy.empty((tau, batch, N_HIDDEN), dtype=xs.dtype)  # grad_h(t) L, steps 1..tau
-    tmp_out = numpy.empty((batch, N_OUT), dtype=xs.dtype)  # one step's product
     tmp_hidden = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # one step's product
     # contiguous and aligned, for the GEMM of every step
     V = _aligned(V)

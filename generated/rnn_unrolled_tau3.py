@@ -12,7 +12,8 @@ Sizes: n_in = 3, n_hidden = 4, n_out = 3.
 Form: unrolled -- straight-line code for tau = 3 exactly; other lengths are
 rejected (use the loop form for them).
 
-params: mapping with U (n_hidden, n_in), W (n_hidden, n_hidden), V (n_out, n_hidden), b (n_hidden,), c (n_out,).
+params: mapping with U (n_hidden, n_in), W (n_hidden, n_hidden), V (n_out, n_hidden),
+    b (n_hidden,), c (n_out,).
 x: (tau, batch, n_in), or one sequence (tau, n_in).
 y: integer class labels (tau, batch) in 0..n_out-1, or (tau,) for one sequence.
 h0: h(0), (batch, n_hidden) or (n_hidden,) shared by the batch; None means zeros.
@@ -37,7 +38,8 @@ N_OUT = 3
 MODEL = "rnn"
 ACTIVATION = "tanh"
 LOSS = "softmax-ce"
-PARAM_SHAPES = {"U": (N_HIDDEN, N_IN), "W": (N_HIDDEN, N_HIDDEN), "V": (N_OUT, N_HIDDEN), "b": (N_HIDDEN,), "c": (N_OUT,)}
+PARAM_SHAPES = {"U": (N_HIDDEN, N_IN), "W": (N_HIDDEN, N_HIDDEN), "V": (N_OUT, N_HIDDEN),
+                "b": (N_HIDDEN,), "c": (N_OUT,)}
 INITIAL = {"h0": N_HIDDEN}
 TAU = 3
 

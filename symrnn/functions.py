@@ -46,7 +46,7 @@ class Activation:
     def dphi(self, z: Expr) -> Expr:
         """phi'(z) from ``sympy.diff``."""
         d = sp.Dummy("d", real=True)
-        return sp.diff(self.phi(d), d).xreplace({d: z})
+        return sp.diff(self.phi(d), d).subs(d, z)
 
     def dphi_from_output(self, h: Expr) -> Expr:
         if self.dphi_from_h is None:

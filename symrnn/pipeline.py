@@ -237,7 +237,7 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
     gradient-flow section to the documents and writes its plot next to them."""
     from .backends.numpy.checks import DerivationOracle, check_module
     from .backends.numpy.emitter import codegen_command, emit_numpy
-    from .document import LatexError, compile_pdf, document, pdflatex_path
+    from .document import LatexError, compile_pdf, document, latex_command, pdflatex_path
     from .functions import ACTIVATIONS
 
     check_spec(spec)
@@ -288,8 +288,11 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
             png = figure_png(flow)
     with _stage(result.timings, "latex", tick):
         graphics = p.graphics.name if p.graphics else None
-        tex = document(res, "tex", standalone=True, analysis=flow, graphics=graphics)
-        md = document(res, "md", analysis=flow, graphics=graphics)
+        # each header names the command that rewrites that very file (--out included)
+        tex = document(res, "tex", standalone=True, analysis=flow, graphics=graphics,
+                       command=latex_command(spec, "tex", True, str(p.tex), analysis=analysis))
+        md = document(res, "md", analysis=flow, graphics=graphics,
+                      command=latex_command(spec, "md", False, str(p.md), analysis=analysis))
     pdf_bytes = None
     if p.pdf is not None:
         with _stage(result.timings, "pdf", tick):

@@ -21,9 +21,10 @@ def check_int(name: str, value, low: int, high: int | None = None) -> int:
         rng = f"in {low}..{high}" if high is not None else f">= {low}"
         raise TypeError(f"{name} must be an integer {rng}, got {value!r} "
                         f"({type(value).__name__})")
-    if value < low or (high is not None and value > high):
-        rng = f"in {low}..{high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name} must be {rng}, got {value}")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be at most {high}, got {value}")
     return value
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from ..functions import ACTIVATIONS, LOSSES
 from ..models import DEFAULT, MODELS
-from ..spec import CODE_LIMIT, LIMITS, RNNSpec
+from ..spec import CODE_LIMIT, LIMITS, RNNSpec, check_int
 
 
 class UsageError(Exception):
@@ -19,17 +19,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def whole(name: str, low: int, high: int | None = None, why: str = ""):
-    """The one integer option parser: a whole number in low..high."""
+    """An integer option: the text as a whole number, then ``spec.check_int``."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{name} must be at least {low}, got {value}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{name} must be at most {high}, got {value}{why}")
-        return value
+        try:
+            return check_int(name, value, low, high)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"{e}{why if high is not None and value > high else ''}")
     return parse
 
 

@@ -78,8 +78,13 @@ def print_summary(result, file=None) -> None:
     w = lambda line="": print(line, file=out)
     w()
     w("summary")
-    verdict = ("CERTIFIED: every formula holds as printed or through a confirmed reading"
-               if cert.ok else "NOT CERTIFIED: a formula is refuted or unproven (see the table)")
+    if not cert.entries:
+        verdict = ("nothing to certify: the model has no printed formulas (its matrix "
+                   "equations are checked exactly against the derivation)")
+    elif cert.ok:
+        verdict = "CERTIFIED: every formula holds as printed or through a confirmed reading"
+    else:
+        verdict = "NOT CERTIFIED: a formula is refuted or unproven (see the table)"
     w(f"  certificate  {cert.summary()}")
     w(f"               {verdict}")
     w(f"  files        in {result.out}/")
@@ -100,7 +105,8 @@ def print_summary(result, file=None) -> None:
     w(f"  time         {times}; total {result.timings.get('total', 0):.2f} s")
     if result.ok:
         checked = "numeric checks passed" if result.checks else "no numeric check (see note)"
-        w(f"  result       OK: certified, {checked}")
+        w(f"  result       OK: {'certified' if cert.entries else 'nothing to certify'}, "
+          f"{checked}")
     else:
         why = []
         if not cert.ok:

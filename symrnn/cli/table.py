@@ -13,6 +13,10 @@ def print_table(cert, file=None) -> None:
 
     console = Console(file=file or sys.stdout, width=160 if not sys.stdout.isatty() else None,
                       highlight=False, soft_wrap=False)
+    if not cert.entries:  # a model without printed formulas: no empty table
+        console.print(f"certificate: {escape(cert.spec.describe())}")
+        console.print(cert.summary())
+        return
     table = Table(title=f"certificate: {cert.spec.describe()}", show_lines=False)
     for col in ("id", "formula (as printed)", "status", "how it was shown", "s"):
         table.add_column(col, overflow="fold")

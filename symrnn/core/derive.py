@@ -28,6 +28,7 @@ class Derivation:
     defs: dict[sp.Symbol, sp.Expr]
     order: list[sp.Symbol] = field(default_factory=list)  # gradient symbols, computing order
     partial: "Partials | None" = None  # d(def c)/ds, cached per step pattern
+    _inner: tuple | None = field(default=None, repr=False, compare=False)  # see reduce
 
     def grad(self, name: str) -> sp.Matrix:
         """grad_P L for a parameter P as a matrix of gradient symbols."""
@@ -49,12 +50,50 @@ class Derivation:
 
     def reduce(self, expr: sp.Expr, keep, forward: dict) -> sp.Expr:
         """``expr`` with the gradients not in ``keep`` expanded and the nodes written in the
-        basis of ``Graph.forward_subs()``: what the checks compare."""
-        return self.expand(expr, keep).xreplace(forward)
+        basis of ``Graph.forward_subs()``: what the checks compare.
+
+        A forward value may read another substituted node inside a function's argument when
+        a model writes h(t) = phi(W h(t-1) + U x(t)) without an a(t) node (h(t+1)'s value
+        reads h(t)). One ``xreplace`` does not revisit what it puts in, so h(t) would stay a
+        symbol inside h(t+1)'s value and become tanh(...) inside the partials of ``expr``.
+        Such nodes are therefore kept as symbols inside function arguments, and replaced
+        elsewhere, in ``expr`` as in the values: the two sides stay alike. (Replacing a node by
+        its own value is exact wherever it is done.)"""
+        expr = self.expand(expr, keep)
+        if self._inner is None or self._inner[0] is not forward:  # once per forward dict
+            self._inner = (forward, frozenset(r for v in forward.values()
+                                              for r in v.free_symbols if r in forward))
+        inner = self._inner[1]
+        if not inner:  # no value reads a substituted node: the plain substitution
+            return expr.xreplace(forward)
+        return _replace_outside_arguments(expr, forward, inner)
 
     def size(self) -> int:
         """Number of operations in all gradient definitions (linear in tau)."""
         return sum(sp.count_ops(e) for e in self.defs.values())
+
+
+def _replace_outside_arguments(expr: sp.Expr, forward: dict, inner: frozenset) -> sp.Expr:
+    """``expr`` with every node of ``forward`` replaced by its value, except the nodes of
+    ``inner`` inside the arguments of a function (phi(...), Subs(phi'(z), z, ...))."""
+    memo: dict = {}
+
+    def walk(e, in_argument: bool):
+        key = (e, in_argument)
+        if key in memo:
+            return memo[key]
+        if e.is_Symbol:
+            out = forward[e] if e in forward and not (in_argument and e in inner) else e
+        elif not e.args:
+            out = e
+        else:
+            deeper = in_argument or isinstance(e, (sp.Function, sp.Derivative, sp.Subs))
+            args = [walk(a, deeper) for a in e.args]
+            out = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+        memo[key] = out
+        return out
+
+    return walk(sp.sympify(expr), False)
 
 
 class Partials:

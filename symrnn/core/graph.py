@@ -8,6 +8,7 @@ nothing reads it back from the symbol's name.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -170,41 +171,117 @@ def unroll(model: Model, spec) -> Graph:
     target = model.target
     loss_lo, loss_hi = (e.subs(TAU, tau) for e in steps_of(model.loss_when))
     L_t: dict[int, sp.Symbol] = {}
-    for t in range(1, tau + 1):
+
+    def start_step(t: int) -> None:
+        """The inputs and the target of step t (its one-hot vector for a class label)."""
+        if (target.name, t) in values:
+            return
         for q in model.inputs:
-            values[(q.name, t)] = column(q.name, t, size(q))
+            if (q.name, t) not in values:
+                values[(q.name, t)] = column(q.name, t, size(q))
         if loss.target == "class":
             yl = spec.class_labels[t - 1]
             values[(target.name, t)] = sp.Matrix([int(i == yl) for i in range(size(target))])
         else:
             values[(target.name, t)] = column(target.name, t, size(target))
-        for eq in equations:
-            lo, hi = (e.subs(TAU, tau) for e in steps_of(eq.when))
-            if not lo <= t <= hi:
-                continue
-            rhs = explicit(eq.rhs.xreplace({T: t, TAU: tau}), lookup)
-            col = column(eq.target.name, t, size(eq.target))
-            values[(eq.target.name, t)] = col
-            for s, v in zip(col, rhs):
-                defs[s] = v
-                order.append(s)
-        if loss_lo <= t <= loss_hi:
-            o = values[(model.output.name, t)]
-            yhat = column("yhat", t, len(o))
-            values[("yhat", t)] = yhat
-            for s, v in zip(yhat, loss.output(list(o))):
-                defs[s] = v
-                order.append(s)
-            L_t[t] = _real(f"L({t})")
-            where[L_t[t]] = Where("L", t, (0, 0))
-            defs[L_t[t]] = loss.per_step(list(yhat), list(values[(target.name, t)]))
-            order.append(L_t[t])
+
+    def equation_at(t: int, eq) -> None:
+        rhs = explicit(eq.rhs.xreplace({T: t, TAU: tau}), lookup)
+        col = column(eq.target.name, t, size(eq.target))
+        values[(eq.target.name, t)] = col
+        for s, v in zip(col, rhs):
+            defs[s] = v
+            order.append(s)
+
+    def loss_at(t: int) -> None:
+        o = values[(model.output.name, t)]
+        yhat = column("yhat", t, len(o))
+        values[("yhat", t)] = yhat
+        for s, v in zip(yhat, loss.output(list(o))):
+            defs[s] = v
+            order.append(s)
+        L_t[t] = _real(f"L({t})")
+        where[L_t[t]] = Where("L", t, (0, 0))
+        defs[L_t[t]] = loss.per_step(list(yhat), list(values[(target.name, t)]))
+        order.append(L_t[t])
+
+    for t, eq in _schedule(model, equations, tau, loss_lo, loss_hi):
+        start_step(t)
+        if eq is None:
+            loss_at(t)
+        else:
+            equation_at(t, eq)
+    for t in range(1, tau + 1):  # the inputs of steps where nothing is computed
+        start_step(t)
     L = _real("L")
     where[L] = Where("L", None, (0, 0))
     defs[L] = sp.Add(*L_t.values())
     order.append(L)
     return Graph(spec, model, {d.name: getattr(spec, d.name) for d in DIMS}, params, values,
                  L_t, L, defs, order, where, initial)
+
+
+def _schedule(model: Model, equations, tau: int, loss_lo, loss_hi) -> list[tuple[int, object]]:
+    """(step, equation) in an order where every node comes after the nodes it reads, and
+    (step, None) for the loss of a step after the output it reads.
+
+    Step by step, each step's equations in the model's order, whenever that order is valid
+    (every state read at an earlier step: h(t-1)). A state read at a later step (g(t+1), a
+    backward-running recurrence) cannot follow it: then each next item is the earliest one,
+    in that order, whose inputs are all computed (the smallest valid order)."""
+    ranges = [tuple(int(e.subs(TAU, tau)) for e in steps_of(eq.when)) for eq in equations]
+    # what each equation reads: (name, offset from t, or None and the step for tau + k)
+    reads_of = []
+    for eq in equations:
+        reads = []
+        for m in eq.rhs.atoms(At):
+            k = sp.expand(m.step - T)
+            fixed = k.has(T) or not k.is_Integer
+            reads.append((m.name, None if fixed else int(k), m.step))
+        reads_of.append(reads)
+    items: list[tuple[int, object]] = []
+    item_reads: list[list[tuple[str, int]]] = []
+    producer: dict[tuple[str, int], int] = {}
+    for t in range(1, tau + 1):
+        for eq, (lo, hi), reads in zip(equations, ranges, reads_of):
+            if lo <= t <= hi:
+                producer[(eq.target.name, t)] = len(items)
+                items.append((t, eq))
+                item_reads.append([(name, t + k if k is not None
+                                    else int(step.xreplace({T: t, TAU: tau})))
+                                   for name, k, step in reads])
+        if loss_lo <= t <= loss_hi:
+            items.append((t, None))
+            item_reads.append([(model.output.name, t)])
+    after: list[list[int]] = [[] for _ in items]
+    waits = [0] * len(items)
+    for k, reads in enumerate(item_reads):
+        for key in set(reads):
+            j = producer.get(key)
+            if j is not None:  # j == k: a node that reads itself, never ready
+                after[j].append(k)
+                waits[k] += 1
+    ready = [k for k in range(len(items)) if waits[k] == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        j = heapq.heappop(ready)
+        out.append(items[j])
+        for k in after[j]:
+            waits[k] -= 1
+            if waits[k] == 0:
+                heapq.heappush(ready, k)
+    if len(out) != len(items):  # follow what a stuck item waits for until it repeats
+        stuck = {k for k in range(len(items)) if waits[k] > 0}
+        k, path, at = min(stuck), [], {}
+        while k not in at:
+            at[k] = len(path)
+            path.append(k)
+            k = min(j for j in (producer.get(key) for key in item_reads[k]) if j in stuck)
+        names = [f"{items[j][1].target.name}({items[j][0]})" for j in path[at[k]:] + [k]]
+        raise ValueError(f"model {model.name}: the equations read each other in a circle "
+                         f"({' <- '.join(names)}); no order computes them")
+    return out
 
 
 def compose(graph: Graph, expr: sp.Expr) -> sp.Expr:

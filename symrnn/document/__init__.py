@@ -67,6 +67,10 @@ def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
     if fmt == "md" and standalone:
         raise ValueError("standalone applies to the tex format only; Markdown is always a "
                          "complete document")
+    if analysis is not None and results.spec.model != "rnn":
+        raise ValueError(f"the gradient-flow section studies the vanilla RNN's hidden "
+                         f"recurrence h(t-1) -> h(t) (model rnn), not model "
+                         f"{results.spec.model!r}")
     ctx = context(results, fmt)
     ctx["analysis"] = analysis_context(analysis, fmt, graphics) if analysis is not None else None
     cmd = command or latex_command(results.spec, fmt, standalone, analysis=analysis is not None)

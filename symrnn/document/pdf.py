@@ -25,7 +25,7 @@ def compile_pdf(tex: str, timeout: float = 120.0, files: dict[str, bytes] | None
     """Compile a standalone document with pdflatex in a temporary folder; return the PDF.
 
     ``files`` are copied into that folder first (e.g. ``{"gradient_flow.png": png}`` for
-    ``\\includegraphics``); their names must pass ``symrnn.latex.check_graphics``.
+    ``\\includegraphics``); their names must pass ``symrnn.document.printer.check_graphics``.
     No shell escape, files readable only below the current folder (openin_any=p), stops at the
     first error; a reproducible PDF (SOURCE_DATE_EPOCH fixed).
     """

@@ -19,6 +19,8 @@ loop and what runs for all steps at once; this module decides the NumPy memory l
 
 from __future__ import annotations
 
+import keyword
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -26,8 +28,6 @@ import sympy as sp
 
 from ...functions import ACTIVATIONS, LOSSES
 from ...models.base import DIMS, Model, steps_of
-import keyword
-
 from ...naming import TAU, T, Apply, At, Grad, StepSum, values_read
 from ...templating import render
 from ...text import equation_text, math_text, step_text
@@ -68,7 +68,7 @@ def _code(e, tau_value: int | None = None) -> str:
     e = sp.sympify(e)
     if tau_value is not None:
         e = e.subs(TAU, tau_value)
-    return sp.sstr(sp.expand(e)).replace("**", "^")
+    return sp.sstr(sp.expand(e))
 
 
 class _Layout:
@@ -342,7 +342,7 @@ class _Emitter:
             names = self.names_at(sp.MatAdd(hold_at, *terms) if terms else hold_at, at)
             if expr is not None and expr in names and names[expr] == target:
                 expr = None  # already in the target's storage (a(t) computed in h's)
-            scratch = f"tmp_{self.layout.arrays[k].size.lower()[2:]}"
+            scratch = _scratch(self.layout.arrays[k].size)
             if expr is not None:
                 lines += print_into(expr, target, names, transposes=self.transposes,
                                     scratch=scratch, onehot=self.onehot(names))
@@ -475,8 +475,8 @@ class _Emitter:
         return {
             "forward": prelude_f + forward, "backward": prelude_b + backward, "grads": grads,
             "f_arrays": f_arrays, "b_arrays": b_arrays, "init": init,
-            "loop_sizes_f": self._loop_sizes(fblocks, "q"),
-            "loop_sizes_b": self._loop_sizes(bblocks, "g"),
+            "loop_sizes_f": self._loop_sizes(fblocks, "q", prelude_f + forward),
+            "loop_sizes_b": self._loop_sizes(bblocks, "g", prelude_b + backward),
         }
 
     def _arrays(self, kind: str, names: list[str]) -> list[Array]:
@@ -487,15 +487,30 @@ class _Emitter:
                 out.append(self.layout.arrays[k])
         return out
 
-    def _loop_sizes(self, blocks, kind) -> list[str]:
+    def _loop_sizes(self, blocks, kind, stmts: list[Stmt]) -> list[str]:
+        """The sizes of the scratch arrays (tmp_hidden, ...) the loop statements use."""
+        code = "\n".join(_all_code(stmts))
         sizes = []
         for b in blocks:
             if b.direction != 0:
                 for t in b.targets:
                     s = self.layout.arrays[(kind, t)].size
-                    if s not in sizes:
+                    if s not in sizes and re.search(rf"\b{_scratch(s)}\b", code):
                         sizes.append(s)
         return sizes
+
+
+def _scratch(size: str) -> str:
+    """The scratch array of one step's values of a size: N_HIDDEN -> tmp_hidden."""
+    return f"tmp_{size.lower()[2:]}"
+
+
+def _all_code(stmts) -> list[str]:
+    out = []
+    for st in stmts:
+        out.append(st.code)
+        out += _all_code(st.body or ())
+    return out
 
 
 # ---------------------------------------------------------------- public entry points
@@ -564,7 +579,12 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
         "m": m, "spec": spec, "form": form, "loss": loss, "command": command or
         codegen_command(spec, form), "template": TEMPLATES[form],
         "class_target": loss.target == "class", "bounded_target": spec.loss == "bce",
-        "params": m.params, "size_code": SIZE_CODE, "dims": DIMS,
+        "params": m.params, "size_code": SIZE_CODE, "dims": DIMS, "wrap": wrap,
+        "param_docs": [f"{p.name} ({p.rows.name}, {p.cols.name})" if p.cols else
+                       f"{p.name} ({p.rows.name},)" for p in m.params],
+        "param_shapes": [f'"{p.name}": ({SIZE_CODE[p.rows.name]}, {SIZE_CODE[p.cols.name]})'
+                         if p.cols else f'"{p.name}": ({SIZE_CODE[p.rows.name]},)'
+                         for p in m.params],
         "inputs": m.inputs, "init": init,
         "f_arrays": ctx["f_arrays"], "b_arrays": ctx["b_arrays"],
         "forward": ctx["forward"], "backward": ctx["backward"], "grads": ctx["grads"],
@@ -577,6 +597,20 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
         "equations_text": [equation_text(eq.target.now, eq.rhs) for eq in em.model_eqs],
         "tau": spec.tau, "T": T, "TAU": TAU,
     })
+
+
+def wrap(head: str, items: list[str], tail: str = "", indent: int = 4, width: int = 99) -> str:
+    """``head`` and the comma-separated ``items`` then ``tail``, in lines of at most ``width``
+    characters (continuation lines indented by ``indent``; an item is never split)."""
+    lines, line = [], head
+    for i, item in enumerate(items):
+        piece = item + (", " if i < len(items) - 1 else tail)
+        if line.strip() and line != head and len(line + piece.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = " " * indent
+        line += piece
+    lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def L_slice(a: Array, lo, hi, tau_value) -> str:

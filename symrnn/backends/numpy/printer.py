@@ -31,9 +31,10 @@ existing array with ``out=`` and augmented assignments, so time loops allocate n
     target = f(a), f a ufunc    ->  numpy.f(a, out=target)
 
 A term of a sum whose code is the target itself is already in place (held there earlier);
-the other terms are added to it. With a ``scratch`` array, a product added so is computed
-into the scratch first, and an elementwise factor d = f(h) built from +, -, * and integer
-powers is computed into the scratch by a chain of ufuncs:
+the other terms are added to it, and a value whose code is the target itself needs no line
+(identity(a), diag(1) g). With a ``scratch`` array, a product added so is computed into the
+scratch first, and an elementwise factor d = f(h) built from +, -, * and integer powers is
+computed into the scratch by a chain of ufuncs:
 
     target = diag(1 - h^2) g    ->  numpy.square(h, out=scratch)
                                     numpy.subtract(1, scratch, out=scratch)
@@ -311,9 +312,12 @@ class BatchedNumPyPrinter(NumPyPrinter):
             act = ACTIVATIONS[expr.f]
             if act.numpy is not None and not act.symbolic_only:
                 return [f"{act.numpy}({self._print(expr.arg)}, out={target})"]
+        code = self._print(expr)
         if new:
-            return [f"{target} = {self._print(expr)}"]
-        return [f"{target}[...] = {self._print(expr)}"]
+            return [f"{target} = {code}"]
+        if code == target:  # already in place: identity(a), diag(1) g in the storage of g
+            return []
+        return [f"{target}[...] = {code}"]
 
     def _elementwise_into(self, d, g, target: str) -> list[str]:
         """target = d * g, with d computed into the scratch by ufuncs where it can be."""

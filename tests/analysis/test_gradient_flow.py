@@ -1,19 +1,20 @@
 """symrnn analyze: the exact Jacobian check, the measured rates against independent
-computations, the CLI's files, its errors, and byte-for-byte determinism."""
+computations, the CLI's files, its errors, and byte-for-byte determinism. (The committed
+generated/analysis/ files are checked for freshness by tests/test_generated.py.)"""
 
 from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from symrnn import analyze as A
+from support import symrnn as run_symrnn
+from symrnn import analysis as A
 from symrnn.cli import main
+from symrnn.document import analysis_section
 from symrnn.functions import ACTIVATIONS
 from symrnn.io import MARKER, is_generated
 
@@ -150,17 +151,28 @@ def test_saturation_and_dead_fields(small):
 
 
 def test_latex_snippet(small):
-    tex = A.analysis_latex(small, graphics="fig/flow.png")
-    assert r"\includegraphics[width=\linewidth]{fig/flow.png}" in tex
+    tex = analysis_section(small, graphics="flow.png")
+    assert r"\includegraphics[width=\linewidth]{flow.png}" in tex
     assert r"\prod_{j=k+1}^{t}" in tex and r"\operatorname{diag}" in tex
     assert f"{small.curve('relu', '1.5').factor:.3f}" in tex
     assert tex.splitlines()[0].startswith("%") and MARKER in tex.splitlines()[0]
+    # phi' of each activation is the one sympy.diff gives, as the section prints it
+    for name, d in small.dphi_exprs.items():
+        assert sp.simplify(d - sp.diff(ACTIVATIONS[name].phi(sp.Symbol("a")),
+                                       sp.Symbol("a"))) == 0
+        assert sp.latex(d) in tex
+    assert r"\includegraphics" not in analysis_section(small, graphics=None)
+    with pytest.raises(ValueError, match="graphics file"):  # a bare name next to the document
+        analysis_section(small, graphics="fig/flow.png")
 
 
-@pytest.mark.parametrize("kwargs", [{"max_lag": 0}, {"max_lag": 501}, {"hidden": 0},
-                                    {"seed": -1}, {"max_lag": 2.5}, {"hidden": True}])
-def test_api_rejects_bad_values(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, error", [
+    ({"max_lag": 0}, ValueError), ({"max_lag": 501}, ValueError), ({"hidden": 0}, ValueError),
+    ({"seed": -1}, ValueError), ({"max_lag": 2.5}, TypeError), ({"hidden": True}, TypeError),
+    ({"seed": "0"}, TypeError)])
+def test_api_rejects_bad_values(kwargs, error):
+    """Out of range: ValueError; not an integer: TypeError (symrnn.spec.check_int)."""
+    with pytest.raises(error, match=next(iter(kwargs))):
         A.analyze(symbolic=False, **kwargs)
 
 
@@ -174,6 +186,9 @@ def test_cli_writes_the_files(tmp_path, capsys):
     data = json.loads((out / "rates.json").read_text())
     assert len(data["curves"]) == len(A.RADII) * len(A.CONCRETE)
     assert all(data["jacobian"]["checks"].values())
+    # analysis.tex is the document's section on gradient flow, for the same analysis
+    assert (out / "analysis.tex").read_text() == \
+        analysis_section(A.analyze(max_lag=20, hidden=8))
     assert (out / "gradient_flow.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (out / "gradient_flow.svg").read_text()
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg
@@ -214,21 +229,6 @@ def test_cli_bad_input_is_one_line_exit_2(argv, tmp_path, capsys):
 
 
 def test_cli_exit_code_in_a_real_process(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "symrnn", "analyze", "--max-lag", "0"],
-                       capture_output=True, text=True, cwd=tmp_path,
-                       env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).parents[1])})
+    p = run_symrnn("analyze", "--max-lag", "0", cwd=tmp_path)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "max-lag" in p.stderr
-
-
-def test_committed_default_outputs_are_fresh(tmp_path):
-    """generated/analysis/ (text files) equals a fresh default run; the figures depend on the
-    installed matplotlib and are checked for determinism above, not against the commit."""
-    import difflib
-    from pathlib import Path
-
-    committed = Path(__file__).parents[1] / "generated" / "analysis"
-    assert main(["analyze", "--out", str(tmp_path)]) == 0
-    for name in ("summary.txt", "rates.json", "analysis.tex"):
-        old, new = (committed / name).read_text(), (tmp_path / name).read_text()
-        assert old == new, "".join(difflib.unified_diff(
-            old.splitlines(True), new.splitlines(True), f"committed/{name}", f"fresh/{name}"))
+    assert not list(tmp_path.iterdir())

@@ -3,34 +3,39 @@
 import pytest
 import sympy as sp
 
-from symrnn import RNNSpec
-from symrnn.derive import dphi_vector
-from symrnn.latex import check_math, escape_text, latex
+from support import certificate_for, katex_available, katex_check
+from symrnn import RNNSpec, matrix_equations
+from symrnn.document.printer import check_math, check_name, escape_text, latex
+from symrnn.naming import TAU, T, At, Grad
 
-M = lambda name, n=4: sp.MatrixSymbol(name, n, 1)
+h = lambda step, n=4: At("h", n, 1, step)
 W = sp.MatrixSymbol("W", 4, 4)
 V = sp.MatrixSymbol("V", 3, 4)
 
 
 def test_nodes_parameters_and_gradients():
-    assert latex(M("h^(t)")) == r"\boldsymbol{h}^{(t)}"
-    assert latex(M("yhat^(tau)")) == r"\hat{\boldsymbol{y}}^{(\tau)}"
+    assert latex(h(T)) == r"\boldsymbol{h}^{(t)}"
+    assert latex(At("yhat", 3, 1, TAU)) == r"\hat{\boldsymbol{y}}^{(\tau)}"
     assert latex(W) == r"\boldsymbol{W}"
-    assert latex(M("grad_h^(t+1)")) == r"\nabla_{\boldsymbol{h}^{(t+1)}} L"
-    assert latex(sp.MatrixSymbol("grad_W", 4, 4)) == r"\nabla_{\boldsymbol{W}} L"
+    assert latex(Grad(h(T + 1))) == r"\nabla_{\boldsymbol{h}^{(t+1)}} L"
+    assert latex(Grad(sp.MatrixSymbol("W", 4, 4))) == r"\nabla_{\boldsymbol{W}} L"
+    assert latex(h(0)) == r"\boldsymbol{h}^{(0)}" and latex(h(TAU - 1)) == r"\boldsymbol{h}^{(\tau-1)}"
 
 
 def test_transposes_merge_superscripts_and_gradients_get_parentheses():
-    assert latex(M("h^(t-1)").T) == r"\boldsymbol{h}^{(t-1)\top}"
+    assert latex(h(T - 1).T) == r"\boldsymbol{h}^{(t-1)\top}"
     assert latex(W.T) == r"\boldsymbol{W}^{\top}"
-    outer = M("grad_a^(t)") * M("h^(t-1)").T
+    outer = Grad(At("a", 4, 1, T)) * h(T - 1).T
     assert latex(outer) == r"\left(\nabla_{\boldsymbol{a}^{(t)}} L\right) \boldsymbol{h}^{(t-1)\top}"
-    assert latex(M("grad_o^(t)", 3).T) == r"\left(\nabla_{\boldsymbol{o}^{(t)}} L\right)^{\top}"
-    assert latex(V.T * M("grad_o^(t)", 3)) == r"\boldsymbol{V}^{\top} \nabla_{\boldsymbol{o}^{(t)}} L"
+    grad_o = Grad(At("o", 3, 1, T))
+    assert latex(grad_o.T) == r"\left(\nabla_{\boldsymbol{o}^{(t)}} L\right)^{\top}"
+    assert latex(V.T * grad_o) == r"\boldsymbol{V}^{\top} \nabla_{\boldsymbol{o}^{(t)}} L"
 
 
 def test_sum_puts_positive_terms_first():
-    assert latex(M("yhat^(t)", 3) - M("y^(t)", 3)) == \
+    assert latex(At("yhat", 3, 1, T) - At("y", 3, 1, T)) == \
+        r"\hat{\boldsymbol{y}}^{(t)} - \boldsymbol{y}^{(t)}"
+    assert latex(-At("y", 3, 1, T) + At("yhat", 3, 1, T)) == \
         r"\hat{\boldsymbol{y}}^{(t)} - \boldsymbol{y}^{(t)}"
 
 
@@ -42,20 +47,36 @@ def test_sum_puts_positive_terms_first():
     ("phi", r"\phi'\left(\boldsymbol{a}^{(t)}\right)"),
 ])
 def test_activation_derivative_inside_diag(act, inside):
-    d = sp.DiagMatrix(dphi_vector(RNNSpec(activation=act), "t"))
+    """phi' as the derivation writes it in grad_a(t) L = diag(phi') grad_h(t) L."""
+    eq = next(e for e in matrix_equations(RNNSpec(activation=act)) if e.label == "grad_a")
+    (d,) = eq.rhs.atoms(sp.DiagMatrix)
     assert latex(d) == rf"\operatorname{{diag}}\left({inside}\right)"
+    assert latex(eq.rhs) == rf"\operatorname{{diag}}\left({inside}\right) " \
+                            r"\nabla_{\boldsymbol{h}^{(t)}} L"
 
 
 def test_hadamard():
-    assert latex(sp.HadamardProduct(M("a^(t)"), M("h^(t)"))) == \
+    assert latex(sp.HadamardProduct(At("a", 4, 1, T), h(T))) == \
         r"\boldsymbol{a}^{(t)} \odot \boldsymbol{h}^{(t)}"
 
 
 @pytest.mark.parametrize("name", [r"h}\input{/etc/passwd", "h^(t)$", "1h", "h^(t; x)",
-                                  "h^(t+1+1)", r"\write18", "h^()"])
+                                  "h^(t+1+1)", r"\write18", "h^()", "h^(t)"])
 def test_names_outside_the_pattern_are_refused(name):
+    """Steps are data (``At``), never parsed out of a name: a name is letters, digits, _."""
     with pytest.raises(ValueError, match="cannot be printed"):
         latex(sp.MatrixSymbol(name, 2, 1))
+    with pytest.raises(ValueError, match="cannot be printed"):
+        latex(At(name, 2, 1, T))
+    with pytest.raises(ValueError, match="cannot be printed"):
+        latex(Grad(At(name, 2, 1, T)))
+
+
+def test_steps_with_foreign_symbols_are_refused():
+    with pytest.raises(ValueError, match="cannot be printed"):
+        latex(At("h", 2, 1, sp.Symbol("x")))
+    with pytest.raises(ValueError, match="cannot be printed"):
+        latex(At("h", 2, 1, sp.Symbol(r"t}\input{x")))
 
 
 def test_scalar_names_and_functions_are_checked():
@@ -86,9 +107,7 @@ def test_escape_text():
 
 
 def test_matrix_equations_show_as_latex_in_jupyter():
-    from latex_support import katex_available, katex_check
-    from symrnn.derive import matrix_equations
-    eqs = {e.name: e for e in matrix_equations(RNNSpec(activation="sigmoid", loss="bce"))}
+    eqs = {e.label: e for e in matrix_equations(RNNSpec(activation="sigmoid", loss="bce"))}
     assert eqs["grad_h"]._repr_latex_() == (
         r"$$\nabla_{\boldsymbol{h}^{(t)}} L = \boldsymbol{W}^{\top} \nabla_{\boldsymbol{a}^{(t+1)}} L"
         r" + \boldsymbol{V}^{\top} \nabla_{\boldsymbol{o}^{(t)}} L \qquad \left(1 \le t < \tau\right)$$")
@@ -100,9 +119,16 @@ def test_matrix_equations_show_as_latex_in_jupyter():
         assert katex_check([s[2:-2] for s in shown])["failures"] == []
 
 
-def test_a_trailing_newline_does_not_pass_the_name_pattern():
-    import pytest as _pytest
+def test_the_certificate_shows_as_latex_in_jupyter():
+    cert = certificate_for(RNNSpec())
+    shown = cert._repr_latex_()
+    assert shown.startswith(r"$$\begin{array}{lll}") and shown.endswith(r"\end{array}$$")
+    for e in cert.entries:  # one row per entry: id, the formula as printed, its status
+        assert rf"\text{{{escape_text(e.id)}}} & {e.printed} & \text{{{e.status}" in shown
+    if katex_available() is None:
+        assert katex_check([shown[2:-2]])["failures"] == []
 
-    from symrnn.latex import check_name
-    with _pytest.raises(ValueError, match="cannot be printed"):
+
+def test_a_trailing_newline_does_not_pass_the_name_pattern():
+    with pytest.raises(ValueError, match="cannot be printed"):
         check_name("W\n")

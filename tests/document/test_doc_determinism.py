@@ -1,24 +1,23 @@
 """Byte-identical output across runs and hash seeds, in fresh interpreters."""
 
-import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 
 SNIPPET = """
 import hashlib, sys
 sys.path.insert(0, "tests")
-from latex_support import certificate_for
+from support import results_for
 from symrnn import RNNSpec, to_latex
 out = []
-for spec in (RNNSpec(tau=3), RNNSpec(tau=2, activation="sigmoid", loss="bce")):
-    cert = certificate_for(spec)
+for spec in (RNNSpec(tau=3), RNNSpec(tau=2, activation="sigmoid", loss="bce"),
+             RNNSpec(model="output-recurrence")):
+    results = results_for(spec)
     for fmt, standalone in (("tex", True), ("md", False)):
         out.append(hashlib.sha256(to_latex(spec, standalone=standalone, fmt=fmt,
-                                           certificate=cert).encode()).hexdigest())
+                                           results=results).encode()).hexdigest())
 print(" ".join(out))
 """
 
@@ -36,4 +35,4 @@ def test_same_bytes_across_hash_seeds():
         assert proc.returncode == 0, err[-2000:]
         results[seed] = out.strip()
     assert len(set(results.values())) == 1, results
-    assert len(next(iter(results.values())).split()) == 4
+    assert len(next(iter(results.values())).split()) == 6

@@ -2,12 +2,11 @@
 
 import pytest
 
-from latex_support import err_line, needs_pdflatex, real_certificates  # noqa: F401 (fixture)
+from support import err_line, needs_pdflatex
 from symrnn.cli import main
 from symrnn.io import MARKER
 
-
-pytestmark = pytest.mark.usefixtures("real_certificates")
+pytestmark = pytest.mark.usefixtures("cached_results")
 
 
 def test_writes_fragment_and_markdown(tmp_path, capsys):
@@ -22,7 +21,21 @@ def test_writes_fragment_and_markdown(tmp_path, capsys):
 
 def test_stdout_by_default(capsys):
     assert main(["latex", "--tau", "1", "--standalone"]) == 0
-    assert r"\end{document}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert r"\end{document}" in out and r"\section{Certificate}" in out
+
+
+def test_another_model(tmp_path, capsys):
+    out = tmp_path / "or.md"
+    assert main(["latex", "--model", "output-recurrence", "--out", str(out)]) == 0
+    md = out.read_text()
+    assert md.splitlines()[1].startswith(
+        f"<!-- Regenerate: symrnn latex --model output-recurrence --out {out} ")
+    assert "Output-to-hidden recurrence" in md and "## Certificate" not in md
+    assert capsys.readouterr().err == f"wrote {out}\n"
+    # the gradient-flow section studies the vanilla RNN's recurrence only
+    assert main(["latex", "--model", "output-recurrence", "--analysis"]) == 2
+    assert "--model rnn" in err_line(capsys)
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -34,6 +47,7 @@ def test_stdout_by_default(capsys):
     (["latex", "--tau", "3;rm"], "whole number"),
     (["latex", "--format", "html"], "invalid choice"),
     (["latex", "--activation", "x}\\input"], "invalid choice"),
+    (["latex", "--model", "x}\\input"], "invalid choice"),
     (["latex", "--out", "doc.pdf"], "give the .tex"),
     (["latex", "--out", "/proc/no/such/d.tex"], "cannot write"),
 ])
@@ -53,7 +67,7 @@ def test_refuses_to_overwrite_a_foreign_file(tmp_path, capsys):
 
 
 def test_pdf_missing_pdflatex_is_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("symrnn.commands.latex.pdflatex_path", lambda: None)
+    monkeypatch.setattr("symrnn.cli.latex.pdflatex_path", lambda: None)
     assert main(["latex", "--standalone", "--pdf", "--out", str(tmp_path / "d.tex")]) == 2
     assert "pdflatex" in err_line(capsys)
     assert list(tmp_path.iterdir()) == []

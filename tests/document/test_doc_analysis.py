@@ -7,17 +7,20 @@ import sys
 
 import pytest
 
-from cli_support import ROOT
-from latex_support import (err_line, katex_available, katex_check,  # noqa: F401 (fixture)
-                           markdown_formulas, needs_pdflatex, real_certificates)
-from symrnn import RNNSpec
-from symrnn.analyze import GRAPHICS, analyze, figure_bytes, figure_png
+from support import (ROOT, err_line, katex_available, katex_check, markdown_formulas,
+                     needs_pdflatex, results_for)
+from symrnn import RNNSpec, to_latex
+from symrnn.analysis import GRAPHICS, analyze, figure_bytes, figure_png
 from symrnn.cli import main
-from symrnn.document import LatexError, compile_log_problems, compile_pdf, to_latex
+from symrnn.document import LatexError, analysis_section, compile_log_problems, compile_pdf
 from symrnn.io import MARKER
 
 TITLE = "Gradient flow: why tanh and not ReLU?"
 SPEC = RNNSpec(tau=3)
+
+
+def doc(**kwargs) -> str:
+    return to_latex(SPEC, results=results_for(SPEC), **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -31,42 +34,62 @@ def png(result):
     return figure_png(result)
 
 
-pytestmark = pytest.mark.usefixtures("real_certificates")
-
-
 def test_off_by_default():
     for fmt in ("tex", "md"):
-        doc = to_latex(SPEC, fmt=fmt)
-        assert TITLE not in doc and GRAPHICS not in doc and "--analysis" not in doc
+        text = doc(fmt=fmt)
+        assert TITLE not in text and GRAPHICS not in text and "--analysis" not in text
 
 
 def test_section_content(result):
-    tex = to_latex(SPEC, standalone=True, analysis=result)
+    tex = doc(standalone=True, analysis=result)
     section = tex[tex.index(TITLE):tex.index(r"\section{Certificate}")]
     assert r"\prod_{j=k+1}^{t} \operatorname{diag}\left(\phi'\left(\boldsymbol{a}^{(j)}\right)" \
            r"\right) \boldsymbol{W}" in section
-    assert r"\operatorname{diag}\left(1 - \left(\boldsymbol{h}^{(j)}\right)^{2}\right)" in section
+    # phi' of each measured activation, from sympy.diff, each checked exactly
+    assert r"\phi = \tanh &\implies \phi'(a) = 1 - \tanh^{2}{\left(a \right)}" in section
+    assert all(c.ok for c in result.checks) and len(result.dphi_exprs) == 4
+    assert "(4 of 4 checked\nexactly against" in section
     assert r"\includegraphics[width=\linewidth]{gradient_flow.png}" in section
+    assert r"Measured by \texttt{symrnn.analysis} (32 hidden units" in section
     for c in result.curves:  # every fitted factor, from the project's own computation
         assert f"{c.factor:.3f}" in section
     assert f"{result.curve('relu', '3').factor:.3f} per step" in section
     assert "--analysis" in tex.splitlines()[1]  # the regenerate command
     # True computes the same analysis (defaults, seed 0)
-    assert to_latex(SPEC, standalone=True, analysis=True) == tex
+    assert doc(standalone=True, analysis=True) == tex
+    # the section sits after the recursion and before the certificate table
+    assert tex.index(r"\section{The gradient recursion") < tex.index(TITLE)
+    # symrnn analyze writes the same section on its own (analysis.tex)
+    alone = analysis_section(result)
+    assert MARKER in alone.splitlines()[0]
+    assert alone[alone.index(r"\section{" + TITLE):].strip() == \
+        tex[tex.index(r"\section{" + TITLE):tex.index(r"\section{Certificate}")].strip()
 
 
 def test_without_the_plot(result):
-    tex = to_latex(SPEC, analysis=result, graphics=None)
-    md = to_latex(SPEC, fmt="md", analysis=result, graphics=None)
+    tex = doc(analysis=result, graphics=None)
+    md = doc(fmt="md", analysis=result, graphics=None)
     assert TITLE in tex and r"\includegraphics" not in tex and r"\prod_{j=k+1}^{t}" in tex
     assert TITLE in md and "](" not in md and r"\prod_{j=k+1}^{t}" in md
+
+
+def test_analysis_must_be_an_analysis(result):
+    with pytest.raises(TypeError, match="Analysis"):
+        doc(analysis="yes")
+    # the section studies the vanilla RNN's h(t-1) -> h(t); the API refuses it for another
+    # model, as the CLI does
+    other = RNNSpec(model="output-recurrence")
+    with pytest.raises(ValueError, match="model rnn"):
+        to_latex(other, results=results_for(other), analysis=result)
 
 
 @pytest.mark.parametrize("name", ["../x.png", "fig/x.png", "x.pdf", "x y.png", "a\n.png",
                                   "x}.png", "_x.png"])
 def test_graphics_names_are_strict(result, name):
     with pytest.raises(ValueError, match="graphics file"):
-        to_latex(SPEC, analysis=result, graphics=name)
+        doc(analysis=result, graphics=name)
+    with pytest.raises(ValueError, match="graphics file"):
+        analysis_section(result, graphics=name)
     with pytest.raises(ValueError, match="graphics file"):
         compile_pdf("", files={name: b""})
 
@@ -78,7 +101,7 @@ def test_figure_png_is_the_analyze_png():
 
 @needs_pdflatex
 def test_standalone_with_analysis_compiles_with_the_image(result, png):
-    tex = to_latex(SPEC, standalone=True, analysis=result)
+    tex = doc(standalone=True, analysis=result)
     pdf = compile_pdf(tex, files={GRAPHICS: png})
     assert pdf.startswith(b"%PDF") and b"/Subtype /Image" in pdf
     assert compile_log_problems(tex, files={GRAPHICS: png}) == []
@@ -88,7 +111,7 @@ def test_standalone_with_analysis_compiles_with_the_image(result, png):
 
 @pytest.mark.skipif(katex_available() is not None, reason=str(katex_available()))
 def test_markdown_with_analysis_parses_with_katex(result):
-    md = to_latex(SPEC, fmt="md", analysis=result)
+    md = doc(fmt="md", analysis=result)
     assert "](gradient_flow.png)\n" in md and "\n![" in md
     section = md[md.index(TITLE):md.index("## Certificate")]
     formulas = markdown_formulas(section)
@@ -97,6 +120,7 @@ def test_markdown_with_analysis_parses_with_katex(result):
 
 
 @needs_pdflatex
+@pytest.mark.usefixtures("cached_results")
 def test_cli_writes_tex_png_pdf(tmp_path, png, capsys):
     out = tmp_path / "doc" / "bptt.tex"
     argv = ["latex", "--tau", "3", "--standalone", "--analysis", "--pdf", "--out", str(out)]
@@ -111,6 +135,7 @@ def test_cli_writes_tex_png_pdf(tmp_path, png, capsys):
     assert main(argv) == 0  # our own files: rewritten without --force
 
 
+@pytest.mark.usefixtures("cached_results")
 def test_cli_markdown_and_stdout(tmp_path, capsys):
     assert main(["latex", "--analysis", "--out", str(tmp_path / "d.md")]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md", GRAPHICS]
@@ -122,6 +147,7 @@ def test_cli_markdown_and_stdout(tmp_path, capsys):
     assert TITLE in out and r"\includegraphics" not in out and r"\prod_{j=k+1}^{t}" in out
 
 
+@pytest.mark.usefixtures("cached_results")
 def test_cli_refuses_a_foreign_png_before_writing(tmp_path, capsys):
     (tmp_path / GRAPHICS).write_bytes(b"\x89PNG my own picture")
     assert main(["latex", "--analysis", "--out", str(tmp_path / "d.tex")]) == 2
@@ -152,6 +178,7 @@ def test_cli_deterministic_across_processes(tmp_path):
     assert files["0"] == files["4242"]
 
 
+@pytest.mark.usefixtures("cached_results")
 def test_run_with_analysis(tmp_path, png, capsys):
     out = tmp_path / "out"
     assert main(["run", "--analysis", "--no-pdf", "--quiet", "--out", str(out)]) == 0
@@ -165,3 +192,11 @@ def test_run_with_analysis(tmp_path, png, capsys):
     assert main(["run", "--analysis", "--no-pdf", "--quiet", "--out", str(other)]) == 2
     assert "not generated by symrnn" in err_line(capsys)
     assert sorted(p.name for p in other.iterdir()) == [GRAPHICS]
+
+
+@pytest.mark.usefixtures("cached_results")
+def test_run_refuses_analysis_for_another_model(tmp_path, capsys):
+    assert main(["run", "--model", "output-recurrence", "--analysis", "--no-pdf", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--model rnn" in err_line(capsys)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,221 @@
+"""Identities of matrix expressions for every size, decided in index form.
+
+A matrix-level expression (``symrnn.naming`` objects, parameters, products, transposes,
+diag, entrywise products and functions) is written entry by entry with symbolic indices:
+
+    (A v)_i         = sum_k A[i, k] v[k]          k bound, ranging over A's columns
+    (A^T)_{ij}      = A[j, i]
+    diag(d)_{ij}    = delta(i, j) d[i]
+    (u (.) v)_i     = u[i] v[i]
+    f(u)_i          = f(u[i])
+
+Sizes stay symbols (n_in, n_hidden, n_out), so an identity proved here holds for every size.
+A sum of such terms is brought to a normal form by sound rewrites only: distributing products
+over sums, summing a Kronecker delta over one of its indices (sum_k delta(k, j) f(k) = f(j) when
+k and j range over the same size), a bound index that no factor uses becomes a factor equal to
+its range, and bound indices are renamed canonically. Two expressions are equal for every
+size when the normal form of their difference is empty. When it is not, nothing is
+concluded here (the certificate then looks for a counterexample at an instance).
+
+Rank-3 objects (the Jacobian of a vector with respect to a matrix) are written directly in
+index form by ``jacobian_entry``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..naming import Apply, At, Deriv, Grad, StepSum
+
+
+@dataclass(frozen=True)
+class Term:
+    """coeff summed over the bound indices ((index, range), ...)."""
+
+    coeff: sp.Expr
+    bound: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+
+
+@dataclass
+class Context:
+    """Fresh index names and the IndexedBase of every matrix-level leaf."""
+
+    counter: itertools.count = field(default_factory=lambda: itertools.count())
+    bases: dict = field(default_factory=dict)
+
+    def index(self) -> sp.Symbol:
+        return sp.Symbol(f"k{next(self.counter)}", integer=True)
+
+    def base(self, leaf) -> sp.IndexedBase:
+        if leaf not in self.bases:
+            self.bases[leaf] = sp.IndexedBase(_leaf_name(leaf))
+        return self.bases[leaf]
+
+
+def _leaf_name(leaf) -> str:
+    if isinstance(leaf, Grad):
+        return "grad_" + _leaf_name(leaf.of)
+    if isinstance(leaf, At):
+        return f"{leaf.name}({sp.sstr(leaf.step).replace(' ', '')})"
+    return leaf.name
+
+
+def _vector_entry(base, i, j):
+    return base[i]
+
+
+def to_index(expr, i, j, ctx: Context) -> list[Term]:
+    """The (i, j) entry of a matrix expression as a sum of terms (j ignored for vectors)."""
+    if isinstance(expr, (sp.MatrixSymbol, Grad)):
+        b = ctx.base(expr)
+        return [Term(b[i] if expr.shape[1] == 1 else b[i, j])]
+    if isinstance(expr, sp.Transpose):
+        return to_index(expr.arg, j, i, ctx)
+    if isinstance(expr, sp.ZeroMatrix):
+        return []
+    if isinstance(expr, sp.OneMatrix):
+        return [Term(sp.Integer(1))]
+    if isinstance(expr, sp.Identity):
+        return [Term(sp.KroneckerDelta(i, j))]
+    if isinstance(expr, sp.MatAdd):
+        return [t for a in expr.args for t in to_index(a, i, j, ctx)]
+    if isinstance(expr, sp.MatMul):
+        coeff, factors = expr.as_coeff_matrices()
+        idx = [i] + [ctx.index() for _ in factors[1:]] + [j]
+        terms = [Term(sp.sympify(coeff))]
+        for n, f in enumerate(factors):
+            part = to_index(f, idx[n], idx[n + 1], ctx)
+            terms = _product(terms, part)
+        bound = tuple((idx[n + 1], factors[n].shape[1]) for n in range(len(factors) - 1))
+        return [Term(t.coeff, t.bound + bound) for t in terms]
+    if isinstance(expr, sp.DiagMatrix):
+        return [Term(sp.KroneckerDelta(i, j) * t.coeff, t.bound)
+                for t in to_index(expr.args[0], i, 0, ctx)]
+    if isinstance(expr, sp.HadamardProduct):
+        terms = [Term(sp.Integer(1))]
+        for a in expr.args:
+            terms = _product(terms, to_index(a, i, j, ctx))
+        return terms
+    if isinstance(expr, sp.HadamardPower):
+        terms = [Term(sp.Integer(1))]
+        for _ in range(int(expr.exp)):
+            terms = _product(terms, to_index(expr.base, i, j, ctx))
+        return terms
+    if isinstance(expr, Apply):
+        from ..functions import ACTIVATIONS
+        return [Term(ACTIVATIONS[expr.f].phi(scalar(expr.arg, i, j, ctx)))]
+    if isinstance(expr, Deriv):
+        return [Term(expr.scalar(scalar(expr.arg, i, j, ctx)))]
+    if isinstance(expr, StepSum):
+        raise NotImplementedError("a sum over steps is compared summand by summand")
+    raise NotImplementedError(f"no index form for {type(expr).__name__}: {expr}")
+
+
+def scalar(expr, i, j, ctx: Context) -> sp.Expr:
+    """The (i, j) entry as one SymPy expression (sums as ``Sum``, for inside a function)."""
+    out = sp.Integer(0)
+    for t in to_index(expr, i, j, ctx):
+        e = t.coeff
+        for k, n in t.bound:
+            e = sp.Sum(e, (k, 0, n - 1))
+        out += e
+    return out
+
+
+def _product(a: list[Term], b: list[Term]) -> list[Term]:
+    return [Term(x.coeff * y.coeff, x.bound + y.bound) for x in a for y in b]
+
+
+# ---------------------------------------------------------------------- normal form
+
+def _monomials(term: Term) -> list[Term]:
+    expanded = sp.expand(term.coeff)
+    return [Term(m, term.bound) for m in sp.Add.make_args(expanded) if m != 0]
+
+
+def _collapse(term: Term) -> Term | None:
+    """Sum out every Kronecker delta with a bound index (None when the term vanishes)."""
+    coeff, bound = term.coeff, dict(term.bound)
+    changed = True
+    while changed:
+        changed = False
+        for d in coeff.atoms(sp.KroneckerDelta):
+            a, b = d.args
+            for x, y in ((a, b), (b, a)):
+                if x in bound and (y not in bound or bound[y] == bound[x]) and \
+                        (y in bound or _same_range(x, y, bound)):
+                    coeff = coeff.xreplace({x: y})
+                    del bound[x]
+                    changed = True
+                    break
+            if changed:
+                break
+        if coeff == 0:
+            return None
+    # a bound index no factor uses: the sum is its range times the rest
+    for k in [k for k in bound if not coeff.has(k)]:
+        coeff = coeff * bound.pop(k)
+    return Term(coeff, tuple(sorted(bound.items(), key=lambda kv: kv[0].name)))
+
+
+def _same_range(x, y, bound) -> bool:
+    """A free index y stands for an entry of a vector of the bound index's range: the caller
+    guarantees free indices range over the sizes of the entry they index (checked by the
+    shapes of the two sides)."""
+    return True
+
+
+def _canonical(term: Term) -> tuple[str, sp.Expr, Term]:
+    """(key, numeric coefficient, term with canonical bound names)."""
+    num, rest = term.coeff.as_coeff_Mul()
+    names = [k for k, _ in term.bound]
+    best = None
+    for perm in itertools.permutations(range(len(names))):
+        rename = {names[p]: sp.Symbol(f"b{n}", integer=True) for n, p in enumerate(perm)}
+        e = rest.xreplace(rename)
+        dims = tuple(sorted((rename[k].name, sp.sstr(n)) for k, n in term.bound))
+        key = sp.srepr(e) + "|" + repr(dims)
+        if best is None or key < best[0]:
+            best = (key, Term(e, tuple((rename[k], n) for k, n in term.bound)))
+        if len(names) > 5:
+            break
+    return best[0], num, best[1]
+
+
+def normal_form(terms: list[Term]) -> dict[str, tuple[sp.Expr, Term]]:
+    """key -> (total coefficient, term); zero coefficients dropped."""
+    out: dict[str, list] = {}
+    for t in terms:
+        for m in _monomials(t):
+            c = _collapse(m)
+            if c is None:
+                continue
+            for m2 in _monomials(c):  # substitution may create new monomials
+                key, num, canon = _canonical(m2)
+                if key in out:
+                    out[key][0] += num
+                else:
+                    out[key] = [num, canon]
+    return {k: (sp.nsimplify(v[0]) if v[0].is_Float else v[0], v[1]) for k, v in out.items()
+            if sp.simplify(v[0]) != 0}
+
+
+def equal_for_every_size(lhs, rhs) -> bool:
+    """True when ``lhs`` and ``rhs`` (matrix expressions of the same shape) have the same
+    normal form entry by entry, with the entry indices symbolic: an identity for every size.
+    False means only that no proof was found."""
+    if lhs.shape != rhs.shape:
+        return False
+    ctx = Context()
+    i, j = sp.Symbol("i", integer=True), sp.Symbol("j", integer=True)
+    diff = to_index(lhs, i, j, ctx) + [Term(-t.coeff, t.bound) for t in to_index(rhs, i, j, ctx)]
+    return not normal_form(diff)
+
+
+def entries_equal(lhs_terms: list[Term], rhs_terms: list[Term]) -> bool:
+    """Two index forms of the same entry are equal for every size."""
+    diff = lhs_terms + [Term(-t.coeff, t.bound) for t in rhs_terms]
+    return not normal_form(diff)

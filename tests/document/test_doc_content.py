@@ -1,0 +1,314 @@
+"""Content of the LaTeX / Markdown document: the note's expansions come from the graph, the
+recursion is written out for each step, statuses and mismatches are shown; the note's
+certificate appears only for the model that has a catalogue."""
+
+import re
+
+import pytest
+
+from support import certificate_for, results_for
+from symrnn import RNNSpec, to_latex, unroll
+from symrnn.certificate.note import CATALOGUE
+from symrnn.core.chains import chain_paths
+from symrnn.document import document
+from symrnn.document.context import context
+from symrnn.document.layout import LINE_BUDGET, approx_width, formula_lines, top_level_pieces
+from symrnn.document.printer import escape_text
+from symrnn.io import MARKER
+
+P = lambda a, b: rf"\frac{{\partial {a}}}{{\partial {b}}}"
+L3, o3, h3, h2, h1 = (r"L^{(3)}", r"\boldsymbol{o}^{(3)}", r"\boldsymbol{h}^{(3)}",
+                      r"\boldsymbol{h}^{(2)}", r"\boldsymbol{h}^{(1)}")
+OUTPUT_RECURRENCE = RNNSpec(model="output-recurrence")
+
+
+def doc_for(spec, **kwargs):
+    """``to_latex`` with the results computed once per session."""
+    return to_latex(spec, results=results_for(spec), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def doc3(default_results):
+    return to_latex(RNNSpec(), standalone=True, results=default_results)
+
+
+def test_chain_paths_follow_the_graph():
+    g = unroll(RNNSpec(tau=4))
+    paths = chain_paths(g, 4, "W")
+    assert [p[-2] for p in paths] == [("h", 4), ("h", 3), ("h", 2), ("h", 1)]
+    assert paths[-1] == [("L", 4), ("o", 4), ("h", 4), ("h", 3), ("h", 2), ("h", 1), ("W", None)]
+    assert chain_paths(g, 2, "V") == [[("L", 2), ("o", 2), ("V", None)]]
+    assert len(chain_paths(g, 4, "U")) == 4
+    assert chain_paths(unroll(RNNSpec(tau=1)), 1, "W") == [[("L", 1), ("o", 1), ("h", 1), ("W", None)]]
+
+
+def test_the_document_takes_its_paths_from_the_results(default_results):
+    r = default_results
+    assert list(r.chains) == ["V", "W", "U"]  # the note's order; no vectors (b, c)
+    for param, paths in r.chains.items():
+        assert paths == chain_paths(r.graph, r.spec.tau, param)
+    assert r.single_path == {"V": True, "W": False, "U": False}
+
+
+def test_tau3_has_the_notes_three_term_expansions(doc3):
+    for param in ("W", "U"):
+        B = rf"\boldsymbol{{{param}}}"
+        head = P(L3, o3) + " " + P(o3, h3)
+        terms = [head + " " + P(h3, B),
+                 head + " " + P(h3, h2) + " " + P(h2, B),
+                 head + " " + P(h3, h2) + " " + P(h2, h1) + " " + P(h1, B)]
+        expected = (P(L3, B) + " &= " + terms[0] + r" \\" + "\n"
+                    + r"&\quad + " + terms[1] + r" \\" + "\n" + r"&\quad + " + terms[2])
+        assert expected in doc3
+        assert rf"$L^{{(3)}}$ reaches ${B}$ along 3 paths:" in doc3
+    # V: one path from every L(t), written as one sum
+    assert (r"Every $L^{(t)}$ reaches $\boldsymbol{V}$ along one path:" + "\n\\[\n  "
+            + P("L", r"\boldsymbol{V}") + r" = \sum_{t=1}^{\tau} "
+            + P("L^{(t)}", r"\boldsymbol{o}^{(t)}") + " "
+            + P(r"\boldsymbol{o}^{(t)}", r"\boldsymbol{V}")) in doc3
+    # the note's term k = 0 (through h(0)) is zero: no path goes through the initial state
+    assert (r"No path reaches a parameter through $\boldsymbol{h}^{(0)}$: the initial values "
+            "do not\ndepend on the parameters, so a term through them is zero.") in doc3
+
+
+def test_recursion_is_written_out_for_every_step(doc3):
+    section = doc3[doc3.index(r"\section{The gradient recursion for $\tau = 3$}"):]
+    for t in (3, 2, 1):
+        assert rf"\nabla_{{\boldsymbol{{o}}^{{({t})}}}} L &= \hat{{\boldsymbol{{y}}}}^{{({t})}} - \boldsymbol{{y}}^{{({t})}}" in section
+    assert r"\nabla_{\boldsymbol{h}^{(3)}} L &= \boldsymbol{V}^{\top} \nabla_{\boldsymbol{o}^{(3)}} L" in section
+    assert (r"\nabla_{\boldsymbol{h}^{(2)}} L &= \boldsymbol{W}^{\top} \nabla_{\boldsymbol{a}^{(3)}} L"
+            r" + \boldsymbol{V}^{\top} \nabla_{\boldsymbol{o}^{(2)}} L") in section
+    assert (r"\nabla_{\boldsymbol{W}} L &= \left(\nabla_{\boldsymbol{a}^{(1)}} L\right) "
+            r"\boldsymbol{h}^{(0)\top}") in section
+    assert r"\nabla_{\boldsymbol{h}^{(0)}} L &= \boldsymbol{W}^{\top} \nabla_{\boldsymbol{a}^{(1)}} L" in section
+    # from t = tau down to 1: grad_o(3) before grad_o(2) before grad_o(1), grad_h(0) last
+    at = [section.index(rf"\nabla_{{\boldsymbol{{o}}^{{({t})}}}} L &=") for t in (3, 2, 1)]
+    assert at == sorted(at) < [section.index(r"\nabla_{\boldsymbol{h}^{(0)}} L &=")] * 3
+
+
+def test_equation_titles_come_from_the_readers(doc3, default_results):
+    """Each matrix equation is titled with the quantity and the nodes that read it."""
+    titles = {
+        "grad\\_o": r"output (logits): $\boldsymbol{o}^{(t)}$ feeds $L^{(t)}$, for $ 1 \le t \le \tau $.",
+        "grad\\_h(tau)": r"hidden state: $\boldsymbol{h}^{(\tau)}$ feeds $\boldsymbol{o}^{(\tau)}$, "
+                         r"for $ t = \tau $.",
+        "grad\\_h": r"hidden state: $\boldsymbol{h}^{(t)}$ feeds $\boldsymbol{a}^{(t+1)}$ and "
+                    r"$\boldsymbol{o}^{(t)}$, for $ 1 \le t < \tau $.",
+        "grad\\_a": r"pre-activation: $\boldsymbol{a}^{(t)}$ feeds $\boldsymbol{h}^{(t)}$, "
+                    r"for $ 1 \le t \le \tau $.",
+        "grad\\_W": r"$\boldsymbol{W}$, hidden-to-hidden (recurrent) weights: a sum of outer "
+                    r"products, for $ t = 1, \ldots, \tau $.",
+        "grad\\_c": r"$\boldsymbol{c}$, output bias: a sum over the steps, for $ t = 1, \ldots, \tau $.",
+        "grad\\_h(0)": r"hidden state: $\boldsymbol{h}^{(0)}$ feeds $\boldsymbol{a}^{(1)}$, "
+                       r"for $ t = 0 $.",
+    }
+    for label, title in titles.items():
+        assert rf"\noindent\textbf{{\texttt{{{label}}}}}: {title}" in doc3
+    labels = [e.label for e in default_results.equations]
+    assert labels == ["grad_o", "grad_h(tau)", "grad_h", "grad_a", "grad_c", "grad_b",
+                      "grad_V", "grad_W", "grad_U", "grad_h(0)"]
+    shown = re.findall(r"\\noindent\\textbf\{\\texttt\{(.*?)\}\}:", doc3)
+    assert shown == [escape_text(label) for label in labels]
+    # the note prints grad_h twice (Jacobian and matrix form); it prints no grad_a
+    assert (r"\symrnnstatus{confirmed} (\texttt{bptt.grad\_h.jacobian});" + "\n"
+            r"\symrnnstatus{ill-formed} as printed, confirmed in a reading "
+            r"(\texttt{bptt.grad\_h}).") in doc3
+    grad_a = doc3[doc3.index(r"\texttt{grad\_a}}"):doc3.index(r"\texttt{grad\_c}}")]
+    assert "Not printed in the note." in grad_a
+
+
+def _flat(tex: str) -> str:
+    """``tex`` without the line-breaking scaffolding (aligned, &, \\\\, \\quad, spaces)."""
+    return re.sub(r"\\(begin|end)\{aligned\}|&|\\\\|\\quad|\s", "", tex)
+
+
+SPECS = {"default": RNNSpec(), "sigmoid": RNNSpec(tau=3, activation="sigmoid"),
+         "relu-mse": RNNSpec(tau=3, activation="relu", loss="mse"), "tau1": RNNSpec(tau=1)}
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_statuses_readings_reasons_and_counterexamples(spec):
+    results = results_for(spec)
+    cert = results.certificate
+    doc = to_latex(spec, results=results)
+    flat = _flat(doc)
+    section = doc[doc.index(r"\section{The note's formulas, certified}"):
+                  doc.index(r"\section{The chain rule written out")]
+    for e in cert.entries:
+        assert _flat(e.printed) in flat
+        assert rf"\texttt{{{e.id.replace('_', chr(92) + '_')}}} & {e.status} &" in doc
+        head = rf"(\texttt{{{e.id.replace('_', chr(92) + '_')}}}): \symrnnstatus{{{e.status}}}, "
+        assert head in section
+        block = section[section.index(head):]
+        nxt = block.find(r"\medskip\noindent\textbf", 1)
+        block = block if nxt < 0 else block[:nxt]
+        if e.status in ("confirmed", "not-applicable"):
+            assert "As printed in the note" not in block and "holds as printed" in block \
+                or e.status == "not-applicable"
+        else:
+            assert "does not hold as printed" in block
+            if e.reading:
+                assert "As printed in the note" in block and "Confirmed reading" in block
+                assert _flat(e.printed) in _flat(block) and _flat(e.reading) in _flat(block)
+        if e.reason:
+            assert re.sub(r"\s", "", escape_text(e.reason)) in _flat(block)
+        if e.counterexample:
+            cex = e.counterexample
+            assert "Counterexample:" in block
+            assert f"{float(cex['formula_value']):.6g}" in block
+            assert f"{float(cex['true_value']):.6g}" in block
+            assert escape_text(cex["claim"]) in block
+        else:
+            assert "Counterexample" not in block
+    for e in cert.entries:  # timings never reach the document (it stays deterministic)
+        e.seconds = 1234.5
+    results.timings = {k: 1234.5 for k in results.timings}
+    assert to_latex(spec, results=results) == doc
+
+
+def test_the_refuted_cases_are_counted():
+    spec = SPECS["relu-mse"]
+    cert = certificate_for(spec)
+    assert {e.status for e in cert.entries} >= {"refuted", "ill-formed", "confirmed"}
+    doc = doc_for(spec)
+    n = {s: sum(e.status == s for e in cert.entries) for s in ("confirmed", "refuted")}
+    assert f"{n['confirmed']} confirmed, {n['refuted']} refuted" in doc
+    assert "all formulas hold" not in doc
+    # the matrix-form section names the note's verdict next to the derived equation
+    assert r"\symrnnstatus{refuted} as printed, confirmed in a reading (\texttt{bptt.grad\_W})" in doc
+
+
+def test_the_count_sentence_reads_as_prose(doc3):
+    """The summary sentence and its parenthesis are separate words, in both formats."""
+    md = doc_for(RNNSpec(), fmt="md")
+    for text in (doc3, md):
+        summary = " ".join(text[text.index("Of the 24 formulas"):].split("\n")[:4])
+        assert "form) (17 confirmed, 0 refuted, 7 ill-formed, 0 unproven, 0 not applicable)." \
+            in summary, summary
+
+
+@pytest.mark.parametrize("fmt", ["tex", "md"])
+def test_the_rnn_document_lists_the_notes_certificate(fmt, default_results):
+    doc = to_latex(RNNSpec(), fmt=fmt, results=default_results)
+    entries = default_results.certificate.entries
+    assert [e.id for e in entries] == [f.id for f in CATALOGUE]
+    heads = {"tex": (r"\section{The note's formulas, certified}", r"\section{Certificate}"),
+             "md": ("## The note's formulas, certified", "## Certificate")}[fmt]
+    for head in heads:
+        assert doc.count(head) == 1
+    table = doc[doc.index(heads[1]):]
+    rows = [line for line in table.splitlines()
+            if line.startswith((r"\texttt{", "| ")) and not line.startswith("| id ")]
+    assert len(rows) == len(CATALOGUE)
+    for row, e in zip(rows, entries):  # one row per formula of the catalogue, in its order
+        eid = escape_text(e.id, fmt)
+        assert row.startswith(rf"\texttt{{{eid}}} & {e.status} & " if fmt == "tex"
+                              else f"| {eid} | {e.status} | "), row
+    assert f"Of the {len(CATALOGUE)} formulas, " in doc
+
+
+@pytest.mark.parametrize("fmt", ["tex", "md"])
+def test_the_output_recurrence_document_has_no_certificate_section(fmt):
+    results = results_for(OUTPUT_RECURRENCE)
+    assert results.certificate.entries == []  # Fig. 10.4 has no catalogue of printed formulas
+    doc = to_latex(OUTPUT_RECURRENCE, fmt=fmt, results=results)
+    assert "certif" not in doc.lower()  # no section, table or verdict: nothing to certify
+    for absent in ("symrnnstatus{", r"\begin{longtable}", "Not printed in the note",
+                   "The note prints it", "Of the 0 formulas", "confirmed", "refuted"):
+        assert absent not in doc, absent
+    # the rest of the document is there, for this model: its recurrence goes through o(t-1)
+    title = "Output-to-hidden recurrence"
+    assert title in doc and r"\tau = 3" in doc
+    assert r"\boldsymbol{a}^{(t)} &= \boldsymbol{b} + \boldsymbol{W} \boldsymbol{o}^{(t-1)} + " \
+           r"\boldsymbol{U} \boldsymbol{x}^{(t)}" in doc
+    assert (r"\nabla_{\boldsymbol{o}^{(t)}} L = \boldsymbol{W}^{\top} \nabla_{\boldsymbol{a}^{(t+1)}} L"
+            r" + \hat{\boldsymbol{y}}^{(t)} - \boldsymbol{y}^{(t)}") in doc
+    assert (r"output (logits), fed back to the next step: $\boldsymbol{o}^{(t)}$ feeds "
+            r"$\boldsymbol{a}^{(t+1)}$ and $L^{(t)}$") in doc
+    assert (r"\frac{\partial \boldsymbol{o}^{(j)}}{\partial \boldsymbol{o}^{(j-1)}} &= "
+            r"\boldsymbol{V} \operatorname{diag}\left(1 - \left(\boldsymbol{h}^{(j)}\right)^{2}"
+            r"\right) \boldsymbol{W}") in doc
+    assert r"No path reaches a parameter through $\boldsymbol{o}^{(0)}$" in doc
+    heading = {"tex": r"\section{The gradient recursion for $\tau = 3$}",
+               "md": r"## The gradient recursion for $\tau = 3$"}[fmt]
+    assert heading in doc
+    assert r"\nabla_{\boldsymbol{o}^{(0)}} L &= \boldsymbol{W}^{\top} \nabla_{\boldsymbol{a}^{(1)}} L" in doc
+    assert "--model output-recurrence" in "\n".join(doc.splitlines()[:3])
+
+
+def test_long_printed_formulas_are_broken_into_lines(default_results):
+    doc = to_latex(RNNSpec(), results=default_results)
+    e = next(e for e in default_results.certificate.entries if e.id == "chain.dL3_dW")
+    assert e.printed not in doc  # too wide for one line: broken at its top-level +
+    lines = formula_lines(e.printed)
+    assert len(lines) == 3 and lines[1].startswith(r"&\quad + ")
+    assert all(approx_width(l) <= LINE_BUDGET for l in lines)
+    assert "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}" in doc
+    assert max(len(line) for line in doc.splitlines()) < 400
+    assert formula_lines(r"a = b + c") == [r"a = b + c"]
+    assert [p for _, p in top_level_pieces(r"x = f\left(a + b\right) - \{c + d\} + e_{i-1}")] == \
+        ["x", r"f\left(a + b\right)", r"\{c + d\}", "e_{i-1}"]
+
+
+def test_fragment_standalone_and_markdown_shapes(doc3, default_results):
+    frag = to_latex(RNNSpec(), results=default_results)
+    md = to_latex(RNNSpec(), fmt="md", results=default_results)
+    assert MARKER in frag.splitlines()[0] and frag.startswith("%")
+    assert MARKER in doc3.splitlines()[0] and r"\documentclass" in doc3
+    assert r"\documentclass" not in frag and r"\begin{document}" not in frag
+    body = frag.split("% Network:", 1)[1]  # after the header (its Regenerate line differs)
+    assert body in doc3  # the standalone document is the fragment with a preamble
+    assert "% Regenerate: symrnn latex\n" in frag
+    assert "% Regenerate: symrnn latex --standalone\n" in doc3
+    assert md.startswith("<!-- ") and MARKER in md.splitlines()[0]
+    assert "<!-- Regenerate: symrnn latex --format md " in md.splitlines()[1]
+    assert r"\begin{align*}" not in md and "$$\n\\begin{aligned}" in md
+    # document(results) is what to_latex writes
+    assert document(default_results, "tex") == frag
+    assert document(default_results, "md") == md
+
+
+def test_long_sums_break_across_lines():
+    doc = doc_for(RNNSpec(tau=8))
+    w_sum = doc[doc.index(r"\nabla_{\boldsymbol{W}} L &="):]
+    w_sum = w_sum[:w_sum.index(r"\nabla_{\boldsymbol{U}} L")]
+    assert w_sum.count(r"&\quad") >= 1  # eight outer products do not fit on one line
+    exp = doc[doc.index(r"\frac{\partial L^{(8)}}{\partial \boldsymbol{W}} &="):]
+    assert exp[:exp.index(r"\end{align*}")].count(r"&\quad +") == 7  # one term per line
+
+
+def test_large_tau_elides_the_middle():
+    doc = doc_for(RNNSpec(tau=20))
+    assert r"\vdots" in doc and r"\cdots" in doc
+    assert r"\boldsymbol{o}^{(20)}" in doc and r"\boldsymbol{o}^{(10)}" not in doc
+    assert "(steps in the middle elided)" in doc
+    longest = max(len(line) for line in doc.splitlines())
+    assert longest < 400
+
+
+def test_bad_input_is_refused(default_results):
+    spec = RNNSpec()
+    with pytest.raises(ValueError, match="format"):
+        to_latex(spec, fmt="html", results=default_results)
+    with pytest.raises(ValueError, match="format"):
+        context(default_results, "html")
+    with pytest.raises(ValueError, match="standalone"):
+        to_latex(spec, fmt="md", standalone=True, results=default_results)
+    with pytest.raises(TypeError):
+        to_latex("tau=3")
+    with pytest.raises(ValueError, match="same spec"):
+        to_latex(RNNSpec(tau=2), results=default_results)
+    with pytest.raises(ValueError, match="same spec"):
+        to_latex(spec, results=default_results.certificate)
+
+
+def test_a_hostile_certificate_formula_is_refused():
+    results = results_for(RNNSpec())  # its certificate is a copy: tampering spoils no cache
+    results.certificate.entries[0].printed = r"x \input{/etc/passwd}"
+    with pytest.raises(ValueError, match="control sequence"):
+        context(results)
+    with pytest.raises(ValueError, match="control sequence"):
+        to_latex(RNNSpec(), results=results)
+    results.certificate.entries[0].status = "proven"  # not a status symrnn knows
+    with pytest.raises(ValueError, match="unknown status"):
+        context(results)
