@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
@@ -25,11 +24,13 @@ import sympy as sp
 
 from ..core.derive import Derivation, gc_paused
 from ..core.graph import Graph
-from ..core.zero import ZeroTest, evaluate
+from ..core.zero import ZeroTest, evaluate, rational_point
 from ..functions import ACTIVATIONS, LOSSES
 from .claims import ASSUMPTIONS, Claim, Formula, IllFormed, mul
 
 STATUSES = ("confirmed", "refuted", "ill-formed", "not-applicable", "unproven")
+#: The seed of the counterexample point (``symrnn.core.zero.rational_point``).
+POINT_SEED = 20261127
 
 
 class Context:
@@ -134,17 +135,14 @@ class Context:
         """A concrete rational point (parameters, inputs, initial values, targets) and every
         node's and gradient's value there, at 50 digits."""
         if self._point is None:
-            rng = random.Random(20261127)
             g = self.g
-            leaves = {s: sp.Rational(rng.randint(-8, 8), 8) for s in g.leaves}
             free = [s for key in sorted(g.values, key=lambda k: (k[1], k[0]))
-                    for s in g.values[key] if isinstance(s, sp.Symbol) and s not in g.defs
-                    and s not in leaves]
+                    for s in g.values[key] if isinstance(s, sp.Symbol) and s not in g.defs]
             target = g.model.target.name
-            for s in [s for s in free if g.where[s].name != target]:
-                leaves[s] = sp.Rational(rng.randint(-8, 8), 8)
-            for s in [s for s in free if g.where[s].name == target]:
-                leaves[s] = sp.Rational(rng.randint(1, 7), 8)  # targets inside (0, 1)
+            others = set(g.leaves) | {s for s in free if g.where[s].name != target}
+            leaves = rational_point(others, POINT_SEED, -8, 8, 8)
+            leaves.update({s: abs(v) for s, v in rational_point(  # targets inside (0, 1)
+                [s for s in free if g.where[s].name == target], POINT_SEED, -7, 7, 8).items()})
             values = dict(leaves)
 
             def ev(expr):
@@ -170,8 +168,9 @@ class Context:
                     "entry": i,
                     "formula_value": f"{sp.N(formula, 15)}",
                     "true_value": f"{sp.N(truth, 15)}",
-                    "point": "rational parameters and inputs from random.Random(20261127) in "
-                             "{-1, -7/8, ..., 1}" + (", phi = sin" if generic else ""),
+                    "point": f"rational parameters and inputs k/8, k in -8..8 and not 0 "
+                             f"(symrnn.core.zero.rational_point, seed {POINT_SEED})"
+                             + (", phi = sin" if generic else ""),
                     "at": {s.name: f"{sp.N(p['values'][s], 12)}" for s in syms[:8]
                            if s in p["values"]},
                 }
