@@ -16,7 +16,8 @@ from __future__ import annotations
 from .core.graph import Graph
 from .core.graph import unroll as _unroll
 from .models import get_model
-from .pipeline import Results, analyse, check_spec, equations_for_code, require_instance
+from .pipeline import (Results, analyse, check_spec, equations_for_code, instance_spec,
+                       require_instance)
 
 
 def unroll(spec) -> Graph:
@@ -37,11 +38,16 @@ def matrix_equations(spec) -> list:
     return analyse(check_spec(spec), certify=False).equations
 
 
-def certify(spec, progress=None, workers: int | None = None):
-    """The certificate of the model's printed formulas (the note's for ``rnn``)."""
+def certify(spec, progress=None, workers: int | None = None, instance_tau: int | None = None):
+    """The certificate of the model's printed formulas (the note's for ``rnn``): each proved
+    for every size and tau where it holds, and cross-checked at the spec's instance (at most
+    ``instance_tau`` steps, when given)."""
     tick = (lambda s: progress(s[len("certify: "):]) if s.startswith("certify: ") else None) \
         if progress else (lambda _s: None)
-    return analyse(check_spec(spec), tick=tick, workers=workers).certificate
+    check_spec(spec)
+    cert = analyse(instance_spec(spec, instance_tau), tick=tick, workers=workers).certificate
+    cert.spec = spec
+    return cert
 
 
 def emit_numpy(spec, form: str = "loop", command: str | None = None,

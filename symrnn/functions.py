@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
 Expr = sp.Expr
 
@@ -75,6 +77,116 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+#: Every entrywise function a formula may apply (``symrnn.naming.Apply``): the activations,
+#: and log and exp, which printed formulas use (log y^, exp o) but nobody chooses as phi.
+FUNCTIONS: dict[str, Activation] = {
+    **ACTIVATIONS,
+    "log": Activation("log", sp.log, None, r"\log", "log", "natural logarithm",
+                      numpy="numpy.log"),
+    "exp": Activation("exp", sp.exp, lambda y: y, r"\exp", "exp", "exponential",
+                      numpy="numpy.exp"),
+}
+
+
+# ------------------------------------------------------------------ entrywise, matrix level
+
+def _name(name) -> Str:
+    return name if isinstance(name, Str) else Str(name)
+
+
+class Apply(MatrixExpr):
+    """The registered function ``f`` applied to every entry of ``arg``."""
+
+    def __new__(cls, f, arg):
+        return sp.Basic.__new__(cls, _name(f), arg)
+
+    @property
+    def f(self) -> str:
+        return self.args[0].name
+
+    @property
+    def arg(self):
+        return self.args[1]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def doit(self, **hints):
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            return arg.applyfunc(FUNCTIONS[self.f].phi)
+        return Apply(self.f, arg)
+
+    def _sympystr(self, printer):
+        return f"{self.f}({printer._print(self.arg)})"
+
+
+class Deriv(MatrixExpr):
+    """f' entrywise: at ``arg`` (``from_output`` false), or written with the output of f
+    (``from_output`` true, ``arg`` is then f's output: 1 - h^2 for tanh with arg h)."""
+
+    def __new__(cls, f, arg, from_output):
+        return sp.Basic.__new__(cls, _name(f), arg, sp.true if from_output else sp.false)
+
+    @property
+    def f(self) -> str:
+        return self.args[0].name
+
+    @property
+    def arg(self):
+        return self.args[1]
+
+    @property
+    def from_output(self) -> bool:
+        return bool(self.args[2])
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def scalar(self, z: sp.Expr) -> sp.Expr:
+        """The entry for an entry ``z`` of ``arg``."""
+        act = FUNCTIONS[self.f]
+        return act.dphi_from_output(z) if self.from_output else act.dphi(z)
+
+    def doit(self, **hints):
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            return arg.applyfunc(self.scalar)
+        return Deriv(self.f, arg, self.from_output)
+
+    def _sympystr(self, printer):
+        z = sp.Symbol(printer._print(self.arg))
+        return printer._print(self.scalar(z))
+
+
+class Softmax(MatrixExpr):
+    """softmax(o) = exp(o) / sum_i exp(o_i), of a column vector."""
+
+    def __new__(cls, arg):
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def doit(self, **hints):
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            s = sp.Add(*[sp.exp(v) for v in arg])
+            return arg.applyfunc(lambda v: sp.exp(v) / s)
+        return Softmax(arg)
+
+    def _sympystr(self, printer):
+        return f"softmax({printer._print(self.arg)})"
+
+
+
 @dataclass(frozen=True)
 class Kernel:
     """A line of generated NumPy code and the identity it implements (comment lines)."""
@@ -111,6 +223,9 @@ class Loss:
     note_form: bool = False
     #: grad_o(t) L in matrix form, from the matrix names of y^(t) and y(t)
     grad_matrix: Callable = lambda yhat, y: yhat - y
+    #: y^(t) = out(o(t)) and L(t) (a 1 x 1 matrix) in matrix form, for the general checks
+    matrix_output: Callable | None = None
+    matrix_loss: Callable | None = None
 
 
 def _softmax(o: list[Expr]) -> list[Expr]:
@@ -152,7 +267,9 @@ LOSSES: dict[str, Loss] = {
                        ("log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)",)),
                 Kernel("loss = -log_p.sum()",
                        ("L = sum_t L(t), L(t) = -log y^(t)[y(t)], summed over the batch too",))),
-             note_form=True),
+             note_form=True,
+             matrix_output=lambda o: Softmax(o),
+             matrix_loss=lambda yhat, y: -(y.T * Apply("log", yhat))),
         Loss("mse", lambda o: list(o),
              lambda yhat, y: sp.Rational(1, 2) * sp.Add(*[(p - q) ** 2 for p, q in zip(yhat, y)]),
              _minus_y, "vector", r"\operatorname{id}", "identity",
@@ -164,7 +281,9 @@ LOSSES: dict[str, Loss] = {
              (Kernel("yhats = os", ("y^(t) = o(t)",)),
               Kernel("loss = 0.5 * ((os - ys)**2).sum()",
                      ("L = sum_t L(t), L(t) = 1/2 ||o(t) - y(t)||^2, summed over the batch "
-                      "too",)))),
+                      "too",))),
+             matrix_output=lambda o: o,
+             matrix_loss=lambda yhat, y: sp.Rational(1, 2) * ((yhat - y).T * (yhat - y))),
         Loss("bce", _sigmoid,
              lambda yhat, y: -sp.Add(*[q * sp.log(p) + (1 - q) * sp.log(1 - p)
                                        for p, q in zip(yhat, y)]),
@@ -177,6 +296,10 @@ LOSSES: dict[str, Loss] = {
              (_STABLE_SIGMOID,
               Kernel("loss = (numpy.logaddexp(0, os) - ys * os).sum()",
                      ("L(t) = -sum_i y_i log y^_i + (1 - y_i) log(1 - y^_i)"
-                      " = sum_i log(1 + exp(o_i)) - y_i o_i",)))),
+                      " = sum_i log(1 + exp(o_i)) - y_i o_i",))),
+             matrix_output=lambda o: Apply("sigmoid", o),
+             matrix_loss=lambda yhat, y: -(y.T * Apply("log", yhat)
+                                          + (sp.OneMatrix(*y.shape) - y).T
+                                          * Apply("log", sp.OneMatrix(*y.shape) - yhat))),
     )
 }

@@ -8,9 +8,8 @@ One module builds every matrix-level name, so no stage parses a name out of a st
   is ``expr.xreplace({T: T + 1})``: the steps move inside every ``At``.
 * ``Grad(of)`` is the gradient of the loss L with respect to ``of`` (an ``At`` or a parameter's
   ``MatrixSymbol``): grad_h(t+1) L is ``Grad(At("h", n, 1, T + 1))``.
-* ``Apply(f, arg)`` applies the registered function ``f`` (``symrnn.functions``) entrywise;
-  ``Deriv(f, arg, from_output)`` is its derivative entrywise, at ``arg`` or written with the
-  function's output (``from_output``: 1 - h^2 for tanh, with ``arg`` = h).
+* entrywise functions (``Apply``, ``Deriv``, ``Softmax``) live with their registry in
+  ``symrnn.functions``.
 * ``StepSum(expr, steps)`` is the sum over t in ``steps`` (a ``Steps`` range) of ``expr``.
 * ``Steps(lo, hi)`` is the range of steps an equation holds for, as data (1..tau-1, tau, 0).
 
@@ -81,75 +80,6 @@ class Grad(MatrixExpr):
 
     def _sympystr(self, printer):
         return f"grad_{printer._print(self.of)} L"
-
-
-class Apply(MatrixExpr):
-    """The registered function ``f`` applied to every entry of ``arg``."""
-
-    def __new__(cls, f, arg):
-        return sp.Basic.__new__(cls, _name(f), arg)
-
-    @property
-    def f(self) -> str:
-        return self.args[0].name
-
-    @property
-    def arg(self):
-        return self.args[1]
-
-    @property
-    def shape(self):
-        return self.arg.shape
-
-    def doit(self, **hints):
-        from .functions import ACTIVATIONS
-        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
-        if isinstance(arg, sp.MatrixBase):
-            return arg.applyfunc(ACTIVATIONS[self.f].phi)
-        return Apply(self.f, arg)
-
-    def _sympystr(self, printer):
-        return f"{self.f}({printer._print(self.arg)})"
-
-
-class Deriv(MatrixExpr):
-    """f' entrywise: at ``arg`` (``from_output`` false), or written with the output of f
-    (``from_output`` true, ``arg`` is then f's output: 1 - h^2 for tanh with arg h)."""
-
-    def __new__(cls, f, arg, from_output):
-        return sp.Basic.__new__(cls, _name(f), arg, sp.true if from_output else sp.false)
-
-    @property
-    def f(self) -> str:
-        return self.args[0].name
-
-    @property
-    def arg(self):
-        return self.args[1]
-
-    @property
-    def from_output(self) -> bool:
-        return bool(self.args[2])
-
-    @property
-    def shape(self):
-        return self.arg.shape
-
-    def scalar(self, z: sp.Expr) -> sp.Expr:
-        """The entry for an entry ``z`` of ``arg``."""
-        from .functions import ACTIVATIONS
-        act = ACTIVATIONS[self.f]
-        return act.dphi_from_output(z) if self.from_output else act.dphi(z)
-
-    def doit(self, **hints):
-        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
-        if isinstance(arg, sp.MatrixBase):
-            return arg.applyfunc(self.scalar)
-        return Deriv(self.f, arg, self.from_output)
-
-    def _sympystr(self, printer):
-        z = sp.Symbol(printer._print(self.arg))
-        return printer._print(self.scalar(z))
 
 
 @dataclass(frozen=True)

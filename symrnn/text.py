@@ -9,7 +9,9 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from .naming import TAU, T, Apply, At, Deriv, Grad, StepSum
+from .naming import TAU, T, At, Grad, StepSum
+
+from .functions import Apply, Deriv
 
 
 def step_text(step) -> str:

@@ -1,31 +1,16 @@
-"""Ground truth for the derivation: ``sympy.diff`` of the fully composed loss, and an exact
-comparison with the derivation's gradients that stays fast as the composed expressions grow.
-
-The comparison is exact (never a numeric probe):
-
-1. every function application (phi(...), tanh(...), Subs(phi'(z), z, ...), log(...)) becomes
-   a fresh symbol, the same symbol for structurally equal applications on both sides; exp of
-   a sum is split into a product of powers, exp(2 u - v) -> E_u^2 E_v^-1, because SymPy
-   rewrites exp(u)^2 as exp(2 u) on one side and not on the other;
-2. the difference is then a rational function of independent symbols; it is put over one
-   denominator in SymPy's sparse polynomial ring, and it is zero exactly when the numerator
-   is the zero polynomial.
-
-If the difference with independent symbols is zero, it stays zero when the symbols are
-given back their meaning, so a pass proves the identity; a failure either shows a real
-difference or an identity between function values (the tests do not need any).
-"""
+"""Test helpers for the derivation against ``sympy.diff`` of the composed loss: the exact
+comparison itself is ``symrnn.core.composed``; here, a generic softmax for the tests."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import sympy as sp
-from sympy.polys.rings import ring
 
 from symrnn import functions as F
-from symrnn.core.graph import _point_derivatives, compose, unroll
+from symrnn.core.composed import Atoms, RationalZero, composed_gradients, equal  # noqa: F401
 from symrnn.core.derive import derive
+from symrnn.core.graph import compose, unroll
 from symrnn.models import get_model
 
 GENERIC_LOSS = "softmax-E"
@@ -46,147 +31,6 @@ def generic_softmax(monkeypatch) -> str:
                         dataclasses.replace(base, name=GENERIC_LOSS, output=_softmax_E,
                                             note_form=False))
     return GENERIC_LOSS
-
-
-# ---------------------------------------------------------------- atoms
-
-class Atoms:
-    """Function applications -> symbols, one table shared by every expression compared."""
-
-    def __init__(self):
-        self.table: dict[object, sp.Symbol] = {}
-
-    def _atom(self, key) -> sp.Symbol:
-        if key not in self.table:
-            self.table[key] = sp.Symbol(f"F{len(self.table)}")
-        return self.table[key]
-
-    def _exp(self, arg, walk) -> sp.Expr:
-        out = sp.Integer(1)
-        for term in sp.Add.make_args(arg):
-            coeff, rest = term.as_coeff_Mul()
-            if coeff.is_Integer:
-                out *= self._atom(("exp", walk(rest))) ** int(coeff)
-            else:
-                out *= self._atom(("exp", walk(term)))
-        return out
-
-    def __call__(self, expr: sp.Expr) -> sp.Expr:
-        memo: dict = {}
-
-        def walk(e):
-            r = memo.get(e)
-            if r is not None:
-                return r
-            if isinstance(e, sp.exp):
-                r = self._exp(e.args[0], walk)
-            elif isinstance(e, (sp.Function, sp.Derivative, sp.Subs)):
-                r = self._atom(e)
-            elif e.args:
-                r = e.func(*[walk(a) for a in e.args])
-            else:
-                r = e
-            memo[e] = r
-            return r
-
-        return walk(sp.sympify(expr))
-
-
-# ---------------------------------------------------------------- rational zero test
-
-class RationalZero:
-    """Is a rational function of independent symbols identically zero? Numerators are sparse
-    polynomials over QQ; denominators are kept as products of powers of polynomials."""
-
-    def __init__(self, symbols):
-        gens = sorted(symbols, key=str) or [sp.Symbol("_unused")]
-        self.R, *gen_elems = ring(gens, sp.QQ)
-        self.gen = dict(zip(gens, gen_elems))
-        self.bases: list = []
-        self.base_id: dict = {}
-        self.memo: dict = {}
-
-    def _base(self, p) -> int:
-        key = frozenset(p.items())
-        if key not in self.base_id:
-            self.base_id[key] = len(self.bases)
-            self.bases.append(p)
-        return self.base_id[key]
-
-    def _over(self, num, den: dict, target: dict):
-        for i, k in target.items():
-            if k > den.get(i, 0):
-                num = num * self.bases[i] ** (k - den.get(i, 0))
-        return num
-
-    def _add(self, a, b):
-        den = dict(a[1])
-        for i, k in b[1].items():
-            den[i] = max(den.get(i, 0), k)
-        return self._over(a[0], a[1], den) + self._over(b[0], b[1], den), den
-
-    @staticmethod
-    def _mul(a, b):
-        den = dict(a[1])
-        for i, k in b[1].items():
-            den[i] = den.get(i, 0) + k
-        return a[0] * b[0], den
-
-    def convert(self, e):
-        """(numerator, {denominator base: power}) of ``e``."""
-        r = self.memo.get(e)
-        if r is not None:
-            return r
-        if e.is_Symbol:
-            r = (self.gen[e], {})
-        elif e.is_Rational:
-            r = (self.R(e), {})
-        elif e.is_Add or e.is_Mul:
-            parts = [self.convert(a) for a in e.args]
-            r = parts[0]
-            for p in parts[1:]:
-                r = self._add(r, p) if e.is_Add else self._mul(r, p)
-        elif e.is_Pow and e.exp.is_Integer:
-            num, den = self.convert(e.base)
-            n = int(e.exp)
-            if n >= 0:
-                r = (num ** n, {i: k * n for i, k in den.items()})
-            else:
-                top = self.R(1)
-                for i, k in den.items():
-                    top = top * self.bases[i] ** (-k * n)
-                r = (top, {self._base(num): -n})
-        else:
-            raise TypeError(f"not a rational function of its atoms: {type(e).__name__}: {e}")
-        self.memo[e] = r
-        return r
-
-    def is_zero(self, e) -> bool:
-        return self.convert(e)[0] == 0
-
-
-def equal(a: sp.Expr, b: sp.Expr, atoms: Atoms | None = None) -> bool:
-    """Exactly: is a == b? (see the module docstring)"""
-    atoms = atoms or Atoms()
-    a, b = atoms(a), atoms(b)
-    if a == b:
-        return True
-    diff = a - b
-    return RationalZero(diff.free_symbols).is_zero(diff)
-
-
-# ---------------------------------------------------------------- the comparison
-
-def composed_gradients(graph, derivation) -> dict:
-    """Every node and gradient symbol, composed down to the leaves (what
-    ``compose(graph, derivation.expand(grad))`` gives, built once over the shared
-    subexpressions)."""
-    full: dict = {}
-    for s in graph.order:
-        full[s] = _point_derivatives(graph.defs[s]).xreplace(full)
-    for a in derivation.order:
-        full[a] = _point_derivatives(derivation.defs[a]).xreplace(full)
-    return full
 
 
 def check_against_composed_diff(spec, leaves=None) -> int:

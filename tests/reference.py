@@ -13,7 +13,8 @@ import numpy as np
 import sympy as sp
 
 from symrnn.models import get_model
-from symrnn.naming import TAU, T, Apply, At
+from symrnn.naming import TAU, T, At
+from symrnn.functions import Apply
 
 ACTIVATION = {"tanh": anp.tanh, "sigmoid": lambda a: 1 / (1 + anp.exp(-a)),
               "relu": lambda a: anp.where(a > 0, a, 0.0), "identity": lambda a: a}

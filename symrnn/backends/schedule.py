@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..naming import TAU, T, Apply, At, Grad
+from ..naming import TAU, T, At, Grad
+
+from ..functions import Apply
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
+COLOUR = {"confirmed": "green", "definition": "cyan", "refuted": "red", "ill-formed": "yellow",
+          "shorthand": "yellow", "ambiguous": "yellow", "not-applicable": "dim",
+          "unproven": "red"}
+
 
 def print_table(cert, file=None) -> None:
-    """The certificate as a table: id, formula, status, how it was shown, time."""
+    """The certificate as a table: id, formula, verdict and scope, how it was shown, time."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -18,23 +22,25 @@ def print_table(cert, file=None) -> None:
         console.print(cert.summary())
         return
     table = Table(title=f"certificate: {cert.spec.describe()}", show_lines=False)
-    for col in ("id", "formula (as printed)", "status", "how it was shown", "s"):
+    for col in ("id", "formula (as printed)", "verdict", "how it was shown", "s"):
         table.add_column(col, overflow="fold")
-    colour = {"confirmed": "green", "refuted": "red", "ill-formed": "yellow",
-              "not-applicable": "dim", "unproven": "red"}
     for e in cert.entries:
-        status = f"[{colour[e.status]}]{e.status}[/]"
-        if e.status != "confirmed" and e.reading_status:
-            status += f"\nreading {e.reading_status}"
+        verdict = f"[{COLOUR[e.kind]}]{e.kind}[/]" + (f" ({e.scope})" if e.scope else "")
+        for r in e.readings:
+            verdict += f"\nreading: {r['kind']}" + (f" ({r['scope']})" if r["scope"] else "")
         how = e.method
         if e.reason:
             how += f"\n{e.reason}"
-        if e.reading_text:
-            how += f"\nreading: {e.reading_text}"
-        if e.counterexample:
-            cx = e.counterexample
-            how += (f"\ncounterexample ({cx['claim']}, entry {cx['entry']}): formula "
-                    f"{cx['formula_value']} vs true {cx['true_value']}")
-        table.add_row(escape(e.id), escape(e.text), status, escape(how), f"{e.seconds:.2f}")
+        for c in e.conditions:
+            how += f"\n{c}"
+        if e.instance:
+            how += f"\ninstance: {e.instance}"
+        for r in e.readings:
+            how += f"\nreading ({r['kind']}): {r['text']}"
+        for cx in [e.counterexample] + [r.get("counterexample") for r in e.readings]:
+            if cx:
+                how += (f"\ncounterexample ({cx['claim']}, entry {tuple(cx['entry'])}, "
+                        f"{cx['verified']}): formula {cx['lhs']} vs derived {cx['rhs']}")
+        table.add_row(escape(e.id), escape(e.text), verdict, escape(how), f"{e.seconds:.2f}")
     console.print(table)
     console.print(cert.summary())

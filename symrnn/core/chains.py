@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..functions import ACTIVATIONS
+from ..functions import FUNCTIONS
 from ..models.base import Model
-from ..naming import T, Apply, At, Deriv
+from ..naming import T, At
+from ..functions import Apply, Deriv
 from .graph import Graph
 
 Node = tuple[str, int | None]
@@ -70,11 +71,12 @@ def chain_paths(graph: Graph, step: int, param: str, limit: int = 10_000) -> lis
     return Paths(graph)(step, param, limit)
 
 
-def _tangent(expr, wrt: At, defs: dict, out=None):
-    """d expr / d wrt in matrix form (None when expr does not depend on wrt)."""
+def _tangent(expr, wrt, defs: dict, out=None):
+    """d expr / d wrt in matrix form (None when expr does not depend on wrt); ``wrt`` is a
+    quantity at a step or a parameter vector (a bias)."""
+    if expr == wrt:
+        return sp.Identity(wrt.rows)
     if isinstance(expr, At):
-        if expr == wrt:
-            return sp.Identity(wrt.rows)
         if expr in defs:
             return _tangent(defs[expr], wrt, defs, out=expr)
         return None
@@ -104,7 +106,7 @@ def _tangent(expr, wrt: At, defs: dict, out=None):
         d = _tangent(expr.arg, wrt, defs)
         if d is None:
             return None
-        act = ACTIVATIONS[expr.f]
+        act = FUNCTIONS[expr.f]
         deriv = Deriv(expr.f, out, True) if out is not None and act.dphi_from_h is not None \
             else Deriv(expr.f, expr.arg, False)
         return sp.DiagMatrix(deriv) * d

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..functions import ACTIVATIONS
+from ..functions import FUNCTIONS
 from ..models.base import DIMS, Equation, Model, Param, Quantity, steps_of
-from ..naming import TAU, T, Apply, At, Deriv, Grad, Steps, StepSum, explicit
+from ..naming import TAU, T, At, Grad, Steps, StepSum, explicit
+from ..functions import Apply, Deriv
 from .derive import Derivation
 from .zero import ZeroTest
 
@@ -109,7 +110,7 @@ def pullback(expr, g, out=None) -> list[tuple[sp.MatrixSymbol, sp.MatrixExpr]]:
             pairs += pullback(a, sp.HadamardProduct(*others, g))
         return pairs
     if isinstance(expr, Apply):
-        act = ACTIVATIONS[expr.f]
+        act = FUNCTIONS[expr.f]
         if out is not None and act.dphi_from_h is not None:
             d = Deriv(expr.f, out, True)
         else:

@@ -75,7 +75,7 @@ class Graph:
     node = value
 
     def has(self, name: str, t: int) -> bool:
-        return (name, t) in self.values
+        return (name, t) in self.values or (name == "L" and t in self.L_t)
 
     def matrix_value(self, m):
         """The explicit matrix of a matrix-level name (a parameter or an ``At`` at a number)."""

@@ -19,7 +19,8 @@ from .printer import (base_latex, check_graphics, check_math, escape_text, latex
                       partial_latex, step_latex, steps_latex)
 
 FORMATS = ("tex", "md")
-STATUSES = ("confirmed", "refuted", "ill-formed", "not-applicable", "unproven")
+STATUSES = ("confirmed", "definition", "refuted", "ill-formed", "shorthand", "ambiguous",
+            "unproven", "not-applicable")
 #: At most this many node values of a counterexample point are listed.
 MAX_CEX_VALUES = 10
 
@@ -81,13 +82,15 @@ class EntryView:
         self.id = escape_text(e.id, fmt)
         self.title = escape_text(e.title, fmt)
         self.part = e.part
-        self.status = e.status
+        self.status = e.kind
+        self.scope = e.scope
         self.method = escape_text(e.method, fmt)
         self.printed = check_math(e.printed, where)
         self.reading = check_math(e.reading, where) if e.reading else None
         self.reading_status = e.reading_status
-        self.counterexample = escape_text(counterexample_text(e.counterexample), fmt) \
-            if e.counterexample else None
+        cex = e.counterexample or next((r["counterexample"] for r in e.readings
+                                        if r.get("counterexample")), None)
+        self.counterexample = escape_text(counterexample_text(cex), fmt) if cex else None
         self.display = aligned(formula_lines(self.printed))
         self.reading_display = aligned(formula_lines(self.reading)) if self.reading else None
         self.side_by_side = False
@@ -102,7 +105,7 @@ class EntryView:
 
     @property
     def mismatch(self) -> bool:
-        return self.status not in ("confirmed", "not-applicable")
+        return self.status not in ("confirmed", "definition", "not-applicable")
 
 
 def _number(value) -> str:
@@ -117,38 +120,31 @@ def _number(value) -> str:
 
 def counterexample_text(cex: dict) -> str:
     """A counterexample in one sentence of plain text (escape it for the document)."""
-    cex = dict(cex)
-    parts = []
-    claim, entry = cex.pop("claim", None), cex.pop("entry", None)
-    if claim is not None:
-        parts.append(f"for {claim}" + (f", entry {entry}" if entry is not None else ""))
-    f, t = cex.pop("formula_value", None), cex.pop("true_value", None)
-    if f is not None or t is not None:
-        parts.append(f"the formula gives {_number(f)} where the derivation gives {_number(t)}")
-    point = cex.pop("point", None)
-    if point is not None:
-        parts.append(f"at {point}")
-    at = cex.pop("at", None)
-    if isinstance(at, dict) and at:
-        keys = sorted(at)
-        shown = [f"{k} = {_number(at[k])}" for k in keys[:MAX_CEX_VALUES]]
-        more = len(keys) - len(shown)
-        parts.append("where " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
-    elif at is not None:
-        parts.append(f"where {at}")
-    for k in sorted(cex):
-        parts.append(f"{k} = {_number(cex[k])}")
+    parts = [f"for {cex['claim']}, entry {tuple(cex['entry'])}",
+             f"the formula gives {cex['lhs']} where the derivation gives {cex['rhs']} "
+             f"({'exact rationals' if cex['verified'] == 'exact' else 'ball enclosures whose difference excludes 0'})"]
+    point = cex.get("point") or {}
+    keys = list(point)
+    shown = [f"{k} = {point[k]}" for k in keys[:MAX_CEX_VALUES]]
+    more = len(keys) - len(shown)
+    if shown:
+        parts.append("at the rational point " + ", ".join(shown) +
+                     (f" and {more} more (all in the certificate's JSON)" if more > 0 else ""))
     text = "; ".join(parts)
-    return text[:600] + " ..." if len(text) > 600 else text
+    return text[:700] + " ..." if len(text) > 700 else text
 
 
 def _verdict(e) -> str:
     """The status as prose; a reading is mentioned when the printed form does not hold."""
-    if e.status == "confirmed":
-        return "holds as printed"
-    if e.status == "not-applicable":
+    scope = " for every size and tau" if e.scope == "all" else (
+        " at this instance only" if e.scope == "instance" else "")
+    if e.kind == "confirmed":
+        return "holds as printed" + scope
+    if e.kind == "definition":
+        return "defines the model (checked equal to its equation" + scope + ")"
+    if e.kind == "not-applicable":
         return "not applicable for this tau"
-    if e.reading and e.reading_status == "confirmed":
+    if e.reading:
         return "does not hold as printed; the reading below is confirmed"
     return "does not hold as printed, and no reading was confirmed"
 
@@ -233,9 +229,9 @@ def context(results, fmt: str = "tex") -> dict:
                 continue
             if f.steps is not None and eq.steps is not None and f.steps != eq.steps:
                 continue
-            notes.append({"id": esc(e.id), "status": e.status,
-                          "reading": e.status not in ("confirmed", "not-applicable")
-                          and e.reading_status == "confirmed"})
+            notes.append({"id": esc(e.id), "status": e.kind,
+                          "reading": e.kind not in ("confirmed", "definition", "not-applicable")
+                          and e.reading is not None})
         bptt.append({"name": esc(eq.label), "comment": equation_title(eq, model),
                      "steps": _steps_text(eq), "notes": notes,
                      "display": equation_display(eq)})

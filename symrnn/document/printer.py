@@ -23,8 +23,9 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..functions import ACTIVATIONS
-from ..naming import TAU, T, Apply, At, Deriv, Grad, StepSum
+from ..functions import FUNCTIONS
+from ..naming import TAU, T, At, Grad, StepSum
+from ..functions import Apply, Deriv
 
 #: Names allowed to reach LaTeX (symbols, matrix symbols, functions).
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -101,7 +102,7 @@ def partial_latex(num: str, den: str) -> str:
 
 
 def function_latex(f: str) -> str:
-    act = ACTIVATIONS.get(f)
+    act = FUNCTIONS.get(f)
     return act.latex if act is not None else rf"\operatorname{{{check_name(f)}}}"
 
 

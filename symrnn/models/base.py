@@ -21,7 +21,9 @@ from typing import Iterable
 
 import sympy as sp
 
-from ..naming import TAU, T, Apply, At
+from ..naming import TAU, T, At
+
+from ..functions import Apply
 
 #: The placeholder for the activation the user chooses (``--activation``).
 PHI = "phi"

@@ -7,7 +7,7 @@ through o, so the network is less powerful than the note's, but each step can be
 in parallel when o(t-1) is replaced by its target (teacher forcing, Fig. 10.6).
 """
 
-from ..naming import Apply
+from ..functions import Apply
 from .base import (N_HIDDEN, N_IN, N_OUT, PHI, Equation, Model, add, inp, node, param, state,
                    target)
 

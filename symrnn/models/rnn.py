@@ -7,7 +7,7 @@ The note's printed formulas (its certificate catalogue) are attached as data.
 """
 
 from ..certificate.note import CATALOGUE
-from ..naming import Apply
+from ..functions import Apply
 from .base import (N_HIDDEN, N_IN, N_OUT, PHI, Equation, Model, add, inp, node, param, state,
                    target)
 

@@ -163,7 +163,7 @@ def _backward_model():
     (g(t) reads g(t+1), with g(tau+1) a given end value), both read by the output."""
     from symrnn.models.base import (N_HIDDEN, N_IN, N_OUT, PHI, Equation, Model, add, inp,
                                     node, param, state, target)
-    from symrnn.naming import Apply
+    from symrnn.functions import Apply
     x, y = inp("x", N_IN, "input"), target("y", N_OUT, "target")
     a, h = node("a", N_HIDDEN, "forward pre-activation"), state("h", N_HIDDEN, "forward state")
     e, g = node("e", N_HIDDEN, "backward pre-activation"), state("g", N_HIDDEN, "backward state")
@@ -210,7 +210,7 @@ def test_equations_that_read_each_other_at_one_step_are_refused(which, circle):
     """No order computes a(t) = W h(t) with h(t) = phi(a(t)), or h(t) = phi(h(t)): unrolling
     refuses such a model instead of reading the node as a given value."""
     from symrnn.models.base import Equation
-    from symrnn.naming import Apply
+    from symrnn.functions import Apply
     rnn = get_model("rnn")
     a, h = rnn.quantity("a"), rnn.quantity("h")
     W = rnn.param("W").symbol
@@ -229,7 +229,7 @@ def _compact_model():
     """The note's network written without the a(t) node: h(t) = phi(W h(t-1) + U x(t) + b).
     Not registered. h(t+1)'s forward value then reads h(t) inside phi's argument."""
     from symrnn.models.base import Equation, add
-    from symrnn.naming import Apply
+    from symrnn.functions import Apply
     rnn = get_model("rnn")
     h, o, x = rnn.quantity("h"), rnn.quantity("o"), rnn.quantity("x")
     b, W, U = rnn.param("b"), rnn.param("W"), rnn.param("U")

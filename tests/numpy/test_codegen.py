@@ -33,7 +33,7 @@ from symrnn.backends.numpy.checks import DerivationOracle, check_module, random_
 from symrnn.backends.numpy.emitter import codegen_command, module_filename
 from symrnn.cli import main as cli_main
 from symrnn.io import MARKER
-from symrnn.naming import Apply
+from symrnn.functions import Apply
 
 MODELS = ("rnn", "output-recurrence")
 ACTS = ("tanh", "sigmoid", "relu", "identity")

@@ -12,7 +12,8 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.backends.numpy.printer import BatchedNumPyPrinter, print_batched, print_into
-from symrnn.naming import Apply, At, Deriv, Grad, T
+from symrnn.naming import At, Grad, T
+from symrnn.functions import Apply, Deriv
 
 W = sp.MatrixSymbol("W", 4, 4)
 V = sp.MatrixSymbol("V", 3, 4)

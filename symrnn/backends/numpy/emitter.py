@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ...functions import ACTIVATIONS, LOSSES
+from ...functions import ACTIVATIONS, FUNCTIONS, LOSSES
 from ...models.base import DIMS, Model, steps_of
-from ...naming import TAU, T, Apply, At, Grad, StepSum, values_read
+from ...naming import TAU, T, At, Grad, StepSum, values_read
+from ...functions import Apply
 from ...templating import render
 from ...text import equation_text, math_text, step_text
 from ..schedule import Block, Piece, key, schedule
@@ -348,7 +349,7 @@ class _Emitter:
                                     scratch=scratch, onehot=self.onehot(names))
             if inside:
                 f = piece.expr.f
-                act = ACTIVATIONS[f]
+                act = FUNCTIONS[f]
                 if act.numpy is not None:
                     lines.append(f"{act.numpy}({target}, out={target})")
                 else:

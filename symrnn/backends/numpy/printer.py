@@ -50,8 +50,9 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
-from ...functions import ACTIVATIONS
-from ...naming import Apply, Deriv, Grad
+from ...functions import FUNCTIONS
+from ...naming import Grad
+from ...functions import Apply, Deriv
 
 _ATOM_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]")
 
@@ -207,7 +208,7 @@ class BatchedNumPyPrinter(NumPyPrinter):
         return " * ".join(paren(self._print(a)) for a in expr.args)
 
     def _print_Apply(self, expr):
-        act = ACTIVATIONS[expr.f]
+        act = FUNCTIONS[expr.f]
         if act.symbolic_only:
             raise NotImplementedError(f"{act.name} has no numeric value")
         arg = paren(self._print(expr.arg))
@@ -309,7 +310,7 @@ class BatchedNumPyPrinter(NumPyPrinter):
         if isinstance(expr, sp.HadamardProduct) and len(expr.args) == 2:
             return self._elementwise_into(expr.args[0], expr.args[1], target)
         if isinstance(expr, Apply):
-            act = ACTIVATIONS[expr.f]
+            act = FUNCTIONS[expr.f]
             if act.numpy is not None and not act.symbolic_only:
                 return [f"{act.numpy}({self._print(expr.arg)}, out={target})"]
         code = self._print(expr)
