@@ -117,6 +117,19 @@ def _shape(m) -> str:
     return " x ".join(_dim_name(d) for d in m.shape)
 
 
+def same_shapes(claims) -> None:
+    """Refuse (``IllFormed``) a claim whose two sides have different shapes at symbolic
+    sizes: an equation between a vector of n_out entries and one of n_hidden entries is a
+    type error, not a formula an entry-by-entry comparison could refute."""
+    for c in claims:
+        about, formula = c.about, c.formula
+        if about is None or not hasattr(about, "shape") or not hasattr(formula, "shape"):
+            continue
+        if any(sp.simplify(a - b) != 0 for a, b in zip(about.shape, formula.shape)):
+            raise IllFormed(f"the two sides of {c.label} have shapes {_shape(about)} and "
+                            f"{_shape(formula)}")
+
+
 # ------------------------------------------------------------------ claims
 
 @dataclass

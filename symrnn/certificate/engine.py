@@ -33,9 +33,9 @@ import sympy as sp
 
 from ..core.derive import gc_paused
 from ..functions import ACTIVATIONS, LOSSES
-from ..naming import Grad
+from ..naming import TAU, T, At, Grad, StepSum
 from .claims import (ASSUMPTIONS, Ambiguous, Claim, Formula, GClaim, IllFormed, Reading,
-                     Shorthand)
+                     Shorthand, same_shapes)
 from .general import General
 from .instance import Instance
 
@@ -139,6 +139,7 @@ class Checker:
         self.spec = instance.spec
         self.act = ACTIVATIONS[self.spec.activation]
         self.loss = LOSSES[self.spec.loss]
+        self.seconds = {"general": 0.0, "instance": 0.0}
 
     # ---------------------------------------------------------------- one builder
 
@@ -147,6 +148,7 @@ class Checker:
         self.G.jacobians_used = []  # the Jacobians this formula writes, proved with it
         try:
             claims = build(self.G)
+            same_shapes(claims)
         except IllFormed as e:
             v = Verdict("ill-formed", "all", f"as printed, {e}", method="type check with "
                         "column vectors, symbolic sizes")
@@ -160,9 +162,17 @@ class Checker:
         except Ambiguous as e:
             return Verdict("ambiguous", "all", f"as printed, {e}",
                            method="a product of non-commuting matrices without an order")
+        outside = self._reads_outside(claims)
+        if outside:
+            return Verdict("ill-formed", "all", f"as printed, {outside}",
+                           method="the steps it reads, against those the network has")
+        t0 = time.perf_counter()
         general = self._general(claims)
+        t1 = time.perf_counter()
         inst_claims = self._instance_claims(build)
         inst_ok, cex = self._instance_check(inst_claims)
+        self.seconds["general"] += t1 - t0
+        self.seconds["instance"] += time.perf_counter() - t1
         instance = self._instance_words(inst_ok, cex)
         if general:
             if inst_ok is False:  # cannot happen unless a check is wrong: say so loudly
@@ -181,6 +191,26 @@ class Checker:
                            method=self._method(method, False, claims))
         return Verdict("unproven", None, "no proof for every size, and no point separated "
                        "the two sides", method="general and instance checks", instance=instance)
+
+    def _reads_outside(self, claims: list[GClaim]) -> str | None:
+        """A quantity the formula names at a step the network does not have (h(tau + 1),
+        x(0), grad_h(tau + 1) L), in words; None when every one exists. (At an instance such
+        a quantity would be taken as 0, and a wrong formula could hold there.) Steps are
+        t + k or tau + k over ranges lo(tau)..hi(tau): what is outside is outside at an end
+        of the range, and what is outside at this tau is outside at every tau the formula
+        applies to."""
+        g, tau = self.I.g, self.spec.tau
+        for c in claims:
+            if not isinstance(c.formula, sp.Basic):
+                continue
+            for t in (_ends(c.within, tau) if c.within is not None else [None]):
+                for m, k, step in _read(c.formula, tau, t):
+                    node = m.of if isinstance(m, Grad) else m
+                    if not g.has(node.name, k):
+                        at = "" if step is None else f" at t = {step}"
+                        return (f"it reads {sp.sstr(m)}{at} (tau = {tau}), "
+                                f"and the network has no {node.name}({k})")
+        return None
 
     def _method(self, method: str, general: bool, claims) -> str:
         steps = {c.within for c in claims if c.within is not None}
@@ -208,9 +238,10 @@ class Checker:
                 continue
             given = c.given_grads()
             if isinstance(c.about, Grad):
-                truth = G.expand(G.truth(c.about.of, c.within), given, c.within)
-                if truth is None:
+                truth = G.truth(c.about.of, c.within)
+                if truth is None:  # no derived equation covers every step of the range
                     return False
+                truth = G.expand(truth, given, c.within)
                 formula = G.expand(c.formula, given, c.within) if c.given is not None \
                     else c.formula
             else:  # a definition: the model's own equation, unfolded within the step
@@ -263,6 +294,41 @@ class Checker:
             f"printed form does not hold"
 
 
+def _ends(steps, tau: int) -> list[int]:
+    """The first and last step of a range at tau: a step t + k it reads is outside the
+    network at some step of the range only if it is at one of these."""
+    points = steps.points(tau)
+    return sorted({points[0], points[-1]}) if points else []
+
+
+def _read(expr, tau: int, t) -> list[tuple[object, int, int | None]]:
+    """(what, step, t) of every quantity ``expr`` names at step ``t`` of tau, as a value
+    (``At``) or through its gradient (``Grad``); in a step sum, at the sum's first and last
+    step (``t`` is then the sum's step)."""
+    out: list = []
+
+    def at(m, t):
+        subs = {TAU: sp.Integer(tau)} if t is None else {TAU: sp.Integer(tau), T: sp.Integer(t)}
+        return sp.sympify(m.step).xreplace(subs)
+
+    def walk(e, t):
+        if isinstance(e, StepSum):
+            for k in _ends(e.steps, tau):
+                walk(e.expr, k)
+            return
+        if isinstance(e, Grad) and isinstance(e.of, At) or isinstance(e, At):
+            step = at(e.of if isinstance(e, Grad) else e, t)
+            if step.is_Integer:
+                out.append((e, int(step), t))
+            return
+        for a in e.args:
+            if isinstance(a, sp.Basic):
+                walk(a, t)
+
+    walk(expr, t)
+    return out
+
+
 def _assumption_broken(f: Formula, checker: Checker) -> str | None:
     if f.assumes in ("tanh", "tanh-forward") and not checker.act.note_form:
         return ASSUMPTIONS[f.assumes].format(activation=checker.act.name)
@@ -312,6 +378,7 @@ class Certificate:
     entries: list[Entry] = field(default_factory=list)
     lemmas: list[dict] = field(default_factory=list)
     rules: list[dict] = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)  # general proofs, instance cross-check
 
     @property
     def ok(self) -> bool:
@@ -389,8 +456,11 @@ def certify_context(checker: Checker, catalogue: Iterable[Formula],
                 if progress:
                     progress(f.id)
                 entries[i] = run_formula(f, checker)
+    seconds = {k: round(v, 3) for k, v in checker.seconds.items()}
+    if workers > 1:
+        seconds = {}  # spread over processes: per-entry seconds only
     return Certificate(checker.spec, [entries[i] for i in range(len(formulas))],
-                       lemmas or [], rules)
+                       lemmas or [], rules, seconds)
 
 
 __all__ = ["Checker", "Certificate", "Entry", "Verdict", "certify_context", "run_formula",

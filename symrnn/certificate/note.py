@@ -309,8 +309,12 @@ class Chain:
             small = type(spec)(tau=4, n_in=1, n_hidden=2, n_out=max(spec.n_out, 2),
                                activation=spec.activation, loss=spec.loss, h0=spec.h0,
                                model=spec.model)
-            g = unroll(I.g.model, small)
-            I = Instance(g, derive(g))
+            # one small instance for every parameter's ascending claim
+            key = ("ascending instance", small)
+            if key not in I.cache:
+                g = unroll(I.g.model, small)
+                I.cache[key] = Instance(g, derive(g))
+            I = I.cache[key]
         t = 4
         d_t = derive(I.g, seeds={t: 1})  # L(3) alone
         J = {j: I.jacobian("h", j, "h", j - 1) for j in range(2, t + 1)}

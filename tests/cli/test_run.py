@@ -26,6 +26,8 @@ from symrnn.cli import main
 from symrnn.io import MARKER
 from symrnn.models import MODELS
 
+SUMMARY = ("31 formulas: 14 confirmed, 1 ill-formed, 4 shorthand, 2 ambiguous, 10 definition; "
+           "7 with a confirmed reading; 31 decided for every size and tau")
 DEFAULT_FILES = ["rnn_loop.py", "rnn_unrolled_tau3.py", "bptt_tau3.tex", "bptt_tau3.md",
                  "bptt_tau3_certificate.json"]
 OUTPUT_RECURRENCE_FILES = ["output_recurrence_loop.py", "output_recurrence_unrolled_tau3.py",
@@ -77,8 +79,9 @@ def test_default_run_exits_0_and_writes_every_file(default_run):
     tex = (out / "bptt_tau3.tex").read_text()
     assert r"\documentclass" in tex and r"\end{document}" in tex
     cert = json.loads((out / "bptt_tau3_certificate.json").read_text())
-    assert cert["ok"] is True and len(cert["entries"]) == 24
-    assert cert["summary"] == "24 formulas: 17 confirmed, 7 ill-formed; 7 with a confirmed reading"
+    assert cert["ok"] is True and len(cert["entries"]) == 31
+    assert cert["schema_version"] == 1
+    assert cert["summary"] == SUMMARY
     assert no_temp_files(cwd)
 
 
@@ -87,7 +90,7 @@ def test_default_run_summary(default_run):
     text = proc.stdout
     summary = text[text.index("\nsummary\n"):]
     assert "certificate: tau=3, n_in=3, n_hidden=4, n_out=3, activation=tanh" in text  # table
-    assert "24 formulas: 17 confirmed, 7 ill-formed; 7 with a confirmed reading" in summary
+    assert SUMMARY in summary
     assert "CERTIFIED: every formula holds" in summary
     for name in DEFAULT_FILES:
         assert f"symrnn-out/{name}" in summary
@@ -229,8 +232,9 @@ def test_json_is_pure_and_complete(tmp_path):
     assert doc["ok"] is True and doc["checks_passed"] is True
     assert doc["spec"]["tau"] == 2 and doc["spec"]["model"] == "rnn"
     assert doc["certificate"]["ok"] is True
-    assert {e["status"] for e in doc["certificate"]["entries"]} <= {
-        "confirmed", "ill-formed", "not-applicable"}
+    assert {e["kind"] for e in doc["certificate"]["entries"]} <= {
+        "confirmed", "definition", "ill-formed", "shorthand", "ambiguous", "not-applicable"}
+    assert all(e["status"] == e["kind"] for e in doc["certificate"]["entries"])
     assert [c["module"] for c in doc["checks"]] == ["rnn_loop.py", "rnn_loop.py"]
     assert all(c["passed"] and c["max_rel_err"] <= c["tol"] for c in doc["checks"])
     paths = [f["path"] for f in doc["files"]]
@@ -298,7 +302,8 @@ def test_verify_a_model_without_printed_formulas(capsys):
     assert out.splitlines()[-1] == "0 formulas: this model has no printed formulas to certify"
     assert "model=output-recurrence, tau=2" in out
     assert main(["verify", "--model", "output-recurrence", "--tau", "2", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema_version"] == 1 and doc["entries"] == [] and doc["ok"] is True
 
 
 def test_output_recurrence_module_matches_an_independent_computation(output_recurrence_run):
@@ -364,7 +369,7 @@ def test_a_refuted_formula_makes_run_exit_1(tmp_path, monkeypatch, capsys):
                  "--out", str(tmp_path)]) == 1
     doc = json.loads(capsys.readouterr().out)
     entry = next(e for e in doc["certificate"]["entries"] if e["id"] == "bptt.grad_c")
-    assert entry["status"] == "refuted" and entry["counterexample"]
+    assert entry["kind"] == "refuted" and entry["counterexample"]
     assert doc["ok"] is False and doc["certificate"]["ok"] is False
     assert doc["checks_passed"] is True  # the code is right; the printed formula is not
     written = json.loads((tmp_path / "bptt_tau1_certificate.json").read_text())

@@ -142,7 +142,9 @@ def test_statuses_readings_reasons_and_counterexamples(spec):
         block = section[section.index(head):]
         nxt = block.find(r"\medskip\noindent\textbf", 1)
         block = block if nxt < 0 else block[:nxt]
-        if e.status in ("confirmed", "not-applicable"):
+        if e.status == "definition":
+            assert "defines the model" in block and "As printed in the note" not in block
+        elif e.status in ("confirmed", "not-applicable"):
             assert "As printed in the note" not in block and "holds as printed" in block \
                 or e.status == "not-applicable"
         else:
@@ -152,12 +154,14 @@ def test_statuses_readings_reasons_and_counterexamples(spec):
                 assert _flat(e.printed) in _flat(block) and _flat(e.reading) in _flat(block)
         if e.reason:
             assert re.sub(r"\s", "", escape_text(e.reason)) in _flat(block)
-        if e.counterexample:
-            cex = e.counterexample
+        cex = e.counterexample or next(
+            (r["counterexample"] for r in e.readings if r.get("counterexample")), None)
+        if cex:
             assert "Counterexample:" in block
-            assert f"{float(cex['formula_value']):.6g}" in block
-            assert f"{float(cex['true_value']):.6g}" in block
-            assert escape_text(cex["claim"]) in block
+            flat_block = _flat(block)
+            assert _flat(escape_text(cex["lhs"])) in flat_block
+            assert _flat(escape_text(cex["rhs"])) in flat_block
+            assert _flat(escape_text(cex["claim"])) in flat_block
         else:
             assert "Counterexample" not in block
     for e in cert.entries:  # timings never reach the document (it stays deterministic)
@@ -182,9 +186,9 @@ def test_the_count_sentence_reads_as_prose(doc3):
     """The summary sentence and its parenthesis are separate words, in both formats."""
     md = doc_for(RNNSpec(), fmt="md")
     for text in (doc3, md):
-        summary = " ".join(text[text.index("Of the 24 formulas"):].split("\n")[:4])
-        assert "form) (17 confirmed, 0 refuted, 7 ill-formed, 0 unproven, 0 not applicable)." \
-            in summary, summary
+        summary = " ".join(text[text.index("Of the 31 formulas"):].split("\n")[:5])
+        assert ("form) (10 definitions, 14 confirmed, 0 refuted, 1 ill-formed, 4 shorthand, "
+                "2 ambiguous, 0 unproven, 0 not applicable).") in summary, summary
 
 
 @pytest.mark.parametrize("fmt", ["tex", "md"])
@@ -309,6 +313,6 @@ def test_a_hostile_certificate_formula_is_refused():
         context(results)
     with pytest.raises(ValueError, match="control sequence"):
         to_latex(RNNSpec(), results=results)
-    results.certificate.entries[0].status = "proven"  # not a status symrnn knows
+    results.certificate.entries[0].kind = "proven"  # not a verdict symrnn knows
     with pytest.raises(ValueError, match="unknown status"):
         context(results)
