@@ -38,15 +38,21 @@ def matrix_equations(spec) -> list:
     return analyse(check_spec(spec), certify=False).equations
 
 
-def certify(spec, progress=None, workers: int | None = None, instance_tau: int | None = None):
+def certify(spec, progress=None, workers: int | None = None, instance_tau: int | None = None,
+            instance_size: int | None = None):
     """The certificate of the model's printed formulas (the note's for ``rnn``): each proved
     for every size and tau where it holds, and cross-checked at the spec's instance (at most
-    ``instance_tau`` steps, when given)."""
+    ``instance_tau`` steps and sizes at most ``instance_size`` when given, and always within
+    ``symrnn.spec.LIMITS``)."""
     tick = (lambda s: progress(s[len("certify: "):]) if s.startswith("certify: ") else None) \
         if progress else (lambda _s: None)
     check_spec(spec)
-    cert = analyse(instance_spec(spec, instance_tau), tick=tick, workers=workers).certificate
-    cert.spec = spec
+    if instance_tau is not None:  # never below the step a printed formula names (dL(3)/dW)
+        needs = [f.needs_tau for f in get_model(spec.model).catalogue]
+        instance_tau = max([instance_tau, *needs])
+    instance = instance_spec(spec, instance_tau, instance_size)
+    cert = analyse(instance, tick=tick, workers=workers).certificate
+    cert.spec, cert.instance = spec, instance
     return cert
 
 

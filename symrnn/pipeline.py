@@ -55,13 +55,23 @@ def check_spec(spec) -> RNNSpec:
     return spec
 
 
-def instance_spec(spec: RNNSpec, tau: int | None) -> RNNSpec:
-    """``spec`` with at most ``tau`` steps (None: as it is), for the instance cross-check."""
+def instance_spec(spec: RNNSpec, tau: int | None, size: int | None = None) -> RNNSpec:
+    """The instance the cross-check runs at: ``spec`` with at most ``tau`` steps and each size
+    at most ``size`` (None: as it is, within ``LIMITS``). The general proofs hold for every size
+    and tau; a size cap of at least 2 keeps what matters for a verdict (size 1 or more)."""
     import dataclasses
-    if tau is None or spec.tau <= tau:
-        return spec
-    labels = spec.labels[:tau] if spec.labels is not None else None
-    return dataclasses.replace(spec, tau=tau, labels=labels)
+    if size is not None and size < 2:
+        raise ValueError(f"size must be at least 2 (1 would change verdicts), got {size}")
+    changes = {}
+    for k in ("n_in", "n_hidden", "n_out"):
+        cap = LIMITS[k] if size is None else min(size, LIMITS[k])
+        if getattr(spec, k) > cap:
+            changes[k] = cap
+    if tau is not None and spec.tau > tau:
+        changes["tau"] = tau
+        if spec.labels is not None:
+            changes["labels"] = spec.labels[:tau]
+    return dataclasses.replace(spec, **changes) if changes else spec
 
 
 def require_certifiable(spec: RNNSpec) -> None:

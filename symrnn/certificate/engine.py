@@ -379,6 +379,7 @@ class Certificate:
     lemmas: list[dict] = field(default_factory=list)
     rules: list[dict] = field(default_factory=list)
     seconds: dict = field(default_factory=dict)  # general proofs, instance cross-check
+    instance: object = None  # the spec of the instance cross-check (None: ``spec`` itself)
 
     @property
     def ok(self) -> bool:
@@ -390,7 +391,10 @@ class Certificate:
         return {k: sum(e.kind == k for e in self.entries) for k in KINDS}
 
     def to_json(self) -> dict:
+        inst = self.instance or self.spec
         return {"schema_version": SCHEMA_VERSION, "ok": self.ok, "summary": self.summary(),
+                "spec": _spec_json(self.spec),
+                "instance": {k: getattr(inst, k) for k in ("tau", "n_in", "n_hidden", "n_out")},
                 "lemmas": self.lemmas, "rules": self.rules,
                 "entries": [e.to_json() for e in self.entries]}
 
@@ -408,6 +412,11 @@ class Certificate:
     def _repr_latex_(self) -> str:
         from ..document.printer import certificate_repr_latex  # lazy: documents read this
         return certificate_repr_latex(self)
+
+
+def _spec_json(spec) -> dict:
+    fields = ("model", "tau", "n_in", "n_hidden", "n_out", "activation", "loss", "h0")
+    return {k: getattr(spec, k) for k in fields if hasattr(spec, k)}
 
 
 _WORK: tuple | None = None  # what forked workers inherit

@@ -21,7 +21,12 @@ def print_table(cert, file=None) -> None:
         console.print(f"certificate: {escape(cert.spec.describe())}")
         console.print(cert.summary())
         return
-    table = Table(title=f"certificate: {cert.spec.describe()}", show_lines=False)
+    title = f"certificate: {cert.spec.describe()}"
+    inst = getattr(cert, "instance", None)
+    if inst is not None and inst != cert.spec:
+        title += (f"\n(cross-checked at tau={inst.tau}, n_in={inst.n_in}, "
+                  f"n_hidden={inst.n_hidden}, n_out={inst.n_out})")
+    table = Table(title=title, show_lines=False)
     for col in ("id", "formula (as printed)", "verdict", "how it was shown", "s"):
         table.add_column(col, overflow="fold")
     for e in cert.entries:

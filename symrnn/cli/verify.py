@@ -14,6 +14,8 @@ from .table import print_table
 #: The instance cross-check runs at most at this tau by default (the general proofs do not
 #: depend on tau).
 INSTANCE_TAU = 16
+#: ... and at most at these sizes (the note's are 3/4/3).
+INSTANCE_SIZE = 4
 
 
 def register(sub) -> None:
@@ -28,10 +30,14 @@ def register(sub) -> None:
         epilog="examples:\n  symrnn verify --tau 1000\n  symrnn verify --tau 3 --json\n"
                "  symrnn verify --activation sigmoid   # tanh's formulas refuted, readings hold",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_spec_options(p)
+    add_spec_options(p, code_sizes=True)  # any size: the instance cross-check caps its own
     p.add_argument("--instance-tau", type=whole("--instance-tau", 1, 1024), default=INSTANCE_TAU,
                    help=f"largest tau of the instance cross-check (default {INSTANCE_TAU}; the "
                         f"general proofs hold for every tau)")
+    p.add_argument("--instance-size", type=whole("--instance-size", 2, 16),
+                   default=INSTANCE_SIZE,
+                   help=f"largest n_in, n_hidden, n_out of the instance cross-check (default "
+                        f"{INSTANCE_SIZE}; the general proofs hold for every size)")
     p.add_argument("--json", action="store_true", help="print the certificate as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
@@ -41,7 +47,8 @@ def run(args) -> int:
     spec = spec_from_args(args)
     require_document_spec(spec)
     with progress_for("certifying", quiet=args.quiet or args.json) as tick:
-        cert = certify(spec, progress=tick, instance_tau=args.instance_tau)
+        cert = certify(spec, progress=tick, instance_tau=args.instance_tau,
+                       instance_size=args.instance_size)
     if args.json:
         json.dump(cert.to_json(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -292,3 +292,24 @@ def test_json_is_identical_across_runs_and_hash_seeds(cert):
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err
         assert without_seconds(json.loads(out)) == first
+
+
+def test_sizes_beyond_the_instance_cap_are_certified_with_a_capped_cross_check(capsys):
+    """The general proofs hold for every size, so verify takes any size; the instance
+    cross-check runs at its own cap and the JSON says where."""
+    from symrnn.cli import main
+    code = main(["verify", "--tau", "40", "--inputs", "65", "--hidden", "100", "--outputs", "65",
+                 "--instance-tau", "2", "--instance-size", "2", "--json", "--quiet"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["ok"]
+    assert data["spec"]["n_hidden"] == 100 and data["spec"]["tau"] == 40
+    # tau never below 3: the note prints dL(3)/dW, which the instance must reach
+    assert data["instance"] == {"tau": 3, "n_in": 2, "n_hidden": 2, "n_out": 2}
+    substantive = [e for e in data["entries"] if e["kind"] != "definition"]
+    assert substantive and all(e["scope"] == "all" for e in substantive)
+
+
+def test_instance_size_cap_below_two_is_refused():
+    from symrnn.pipeline import instance_spec
+    with pytest.raises(ValueError, match="size must be at least 2"):
+        instance_spec(RNNSpec(), None, 1)
