@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+from dataclasses import asdict
 
 from ..api import certify
 from ..progress import progress_for
-from .options import add_spec_options, require_document_spec, spec_from_args, whole
+from .options import add_spec_options, print_json, require_document_spec, spec_from_args, whole
 from .table import print_table
 
 #: The instance cross-check runs at most at this tau by default (the general proofs do not
@@ -32,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--instance-tau", type=whole("--instance-tau", 1, 1024), default=INSTANCE_TAU,
                    help=f"largest tau of the instance cross-check (default {INSTANCE_TAU}; the "
                         f"general proofs hold for every tau)")
-    p.add_argument("--json", action="store_true", help="print the certificate as JSON")
+    p.add_argument("--json", action="store_true", help="print the certificate as JSON (README, 'JSON output')")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -43,8 +42,7 @@ def run(args) -> int:
     with progress_for("certifying", quiet=args.quiet or args.json) as tick:
         cert = certify(spec, progress=tick, instance_tau=args.instance_tau)
     if args.json:
-        json.dump(cert.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json("verify", cert.ok, spec=asdict(spec), certificate=cert.to_json())
     else:
         print_table(cert)
     return 0 if cert.ok else 1
