@@ -55,7 +55,9 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
         "rates.json": lambda: __import__("json").dumps(flow().as_dict(), indent=1) + "\n",
         "analysis.tex": lambda: analysis_section(flow()),
     }
-    assert set(analysis) == set(FILES)
+    if set(analysis) != set(FILES):
+        raise RuntimeError(f"symrnn.analysis.FILES and the producers here differ: "
+                           f"{sorted(set(analysis) ^ set(FILES))}")
     return [
         numpy_module(RNNSpec(), "loop"),
         numpy_module(RNNSpec(tau=3), "unrolled"),
