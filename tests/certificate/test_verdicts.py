@@ -229,7 +229,7 @@ def test_verify_exits_1_when_a_formula_fails_in_every_reading(with_reading, code
                    "--json", "--quiet"])
     finally:
         object.__setattr__(model, "catalogue", saved)
-    data = json.loads(capsys.readouterr().out)
+    data = json.loads(capsys.readouterr().out)["certificate"]
     assert rc == code
     assert [e["id"] for e in data["entries"]] == [CATALOGUE[0].id, "ok.grad_c", "planted.c"]
     planted = data["entries"][-1]
@@ -291,4 +291,4 @@ def test_json_is_identical_across_runs_and_hash_seeds(cert):
     assert again == first
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err
-        assert without_seconds(json.loads(out)) == first
+        assert without_seconds(json.loads(out)["certificate"]) == first
