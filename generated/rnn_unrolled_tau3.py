@@ -19,13 +19,14 @@ y: integer class labels (tau, batch) in 0..n_out-1, or (tau,) for one sequence.
 h0: h(0), (batch, n_hidden) or (n_hidden,) shared by the batch; None means zeros.
 
 Arrays keep their dtype: all float32 computes in float32, otherwise the NumPy result type
-(float64 when any input is float64). Integer or bool x and params are converted to float64.
+(float64 when any input is float64). Integer or bool x and params are converted to float64;
+float16 is computed and returned in float32 (in float16 the loss overflows to inf).
 
 Validation (choice): every argument is checked before any arithmetic; a wrong type, rank,
 shape, a tau or batch that does not match between x, y and the initial values, a label that
-is not an integer or is outside 0..n_out-1, a missing parameter, and any NaN or infinity
-raise ValueError (TypeError for a non-mapping params) naming the argument, what was
-expected and what was given.
+is not an integer or is outside 0..n_out-1, a missing or unknown parameter (a typo such as
+Wx for W), and any NaN or infinity raise ValueError (TypeError for a non-mapping params)
+naming the argument, what was expected and what was given.
 
 Activation derivatives at kinks follow the derivation (relu'(0) = 0).
 """
@@ -260,6 +261,10 @@ class _Checked:
         if missing:
             raise ValueError(f"params: expected keys {', '.join(PARAM_SHAPES)}, "
                              f"missing {', '.join(missing)}")
+        extra = [k for k in params.keys() if k not in PARAM_SHAPES]
+        if extra:
+            raise ValueError(f"params: unexpected keys {', '.join(map(repr, extra))} "
+                             f"(expected exactly {', '.join(PARAM_SHAPES)})")
         arrays = {k: _float_array(f"params[{k!r}]", params[k]) for k in PARAM_SHAPES}
         for k, shape in PARAM_SHAPES.items():
             if arrays[k].shape != shape:
@@ -277,7 +282,8 @@ class _Checked:
         if tau != TAU:
             raise ValueError(f"x: expected tau = {TAU} steps (this module is unrolled for "
                              f"tau = {TAU}; use the loop form for other lengths), got {tau}")
-        self.dtype = numpy.result_type(xs, *arrays.values())
+        # at least float32: float16 overflows in the loss and the gradients at modest tau
+        self.dtype = numpy.result_type(xs, *arrays.values(), numpy.float32)
         for k in PARAM_SHAPES:
             _finite(f"params[{k!r}]", arrays[k])
         _finite("x", xs)

@@ -16,8 +16,16 @@ from __future__ import annotations
 from .core.graph import Graph
 from .core.graph import unroll as _unroll
 from .models import get_model
+from .spec import LIMITS, check_int
 from .pipeline import (Results, analyse, check_spec, equations_for_code, instance_spec,
                        require_instance)
+
+
+def _check_type(name: str, value, types: tuple, expected: str):
+    if isinstance(value, bool) and bool not in types:
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    if not isinstance(value, types):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
 
 
 def unroll(spec) -> Graph:
@@ -47,7 +55,16 @@ def certify(spec, progress=None, workers: int | None = None, instance_tau: int |
     tick = (lambda s: progress(s[len("certify: "):]) if s.startswith("certify: ") else None) \
         if progress else (lambda _s: None)
     check_spec(spec)
-    if instance_tau is not None:  # never below the step a printed formula names (dL(3)/dW)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function of one str or None, got "
+                        f"{type(progress).__name__}")
+    if workers is not None:
+        check_int("workers", workers, 1, 64)
+    if instance_size is not None:
+        check_int("instance_size", instance_size, 2, LIMITS["n_hidden"])
+    if instance_tau is not None:
+        check_int("instance_tau", instance_tau, 1, LIMITS["tau"])
+        # never below the step a printed formula names (dL(3)/dW)
         needs = [f.needs_tau for f in get_model(spec.model).catalogue]
         instance_tau = max([instance_tau, *needs])
     instance = instance_spec(spec, instance_tau, instance_size)
@@ -62,6 +79,8 @@ def emit_numpy(spec, form: str = "loop", command: str | None = None,
     (any size; the equations are checked at a small instance, or taken from ``results``)."""
     from .backends.numpy.emitter import emit_numpy as _emit
     check_spec(spec)
+    _check_type("form", form, (str,), "'loop' or 'unrolled'")
+    _check_type("command", command, (str, type(None)), "a str or None")
     model = get_model(spec.model)
     return _emit(model, spec, equations_for_code(spec, results), form, command,
                  catalogue=model.catalogue)
@@ -76,6 +95,10 @@ def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | No
     from .analysis import Analysis, analyze
     from .document import document
     check_spec(spec)
+    _check_type("fmt", fmt, (str,), "'tex' or 'md'")
+    _check_type("standalone", standalone, (bool,), "True or False")
+    _check_type("command", command, (str, type(None)), "a str or None")
+    _check_type("graphics", graphics, (str, type(None)), "a file name or None")
     if results is None:
         results = analyse(spec)
     elif not isinstance(results, Results) or results.spec != spec:

@@ -34,6 +34,7 @@ import sympy as sp
 from ..core.derive import gc_paused
 from ..functions import ACTIVATIONS, LOSSES
 from ..naming import TAU, T, At, Grad, StepSum
+from ..processes import quiet_worker
 from .claims import (ASSUMPTIONS, Ambiguous, Claim, Formula, GClaim, IllFormed, Reading,
                      Shorthand, same_shapes)
 from .general import General
@@ -451,7 +452,10 @@ def certify_context(checker: Checker, catalogue: Iterable[Formula],
             order = sorted(range(len(formulas)), key=lambda i: (rank.get(formulas[i].id, 99), i))
             _WORK = (checker, formulas)
             try:
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                # workers die with this process (kill, kill -9), ignore Ctrl-C (the parent
+                # stops the pool) and never print a traceback
+                with multiprocessing.get_context("fork").Pool(
+                        workers, initializer=quiet_worker, initargs=(os.getpid(),)) as pool:
                     for i, entry in pool.imap_unordered(_run_index, order):
                         entries[i] = entry
                         if progress:

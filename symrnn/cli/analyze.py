@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from ..analysis import DEFAULTS, LIMITS, analyze, summary_text, write_outputs
+from ..analysis import DEFAULTS, FILES, LIMITS, analyze, summary_text, write_outputs
 from ..document import analysis_section
-from .options import whole
+from ..io import check_writable
+from .options import UsageError, output_path, print_json, whole
 
-DEFAULT_OUT = Path("generated/analysis")
+#: The same folder as ``symrnn run``'s.
+DEFAULT_OUT = "symrnn-out"
 
 
 def register(subparsers) -> None:
@@ -20,8 +21,9 @@ def register(subparsers) -> None:
         description="Derive dh(t)/dh(k) = prod diag(phi'(a(j))) W symbolically (checked "
                     "against sympy.diff), then measure how ||grad_h(k) L|| decays or grows "
                     "with the lag t - k on random W scaled to spectral radius 0.5, 1, 1.5, 3 (and as drawn).")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                   help=f"output folder (default {DEFAULT_OUT}/)")
+    p.add_argument("--out", metavar="DIR", type=output_path("--out"), default=DEFAULT_OUT,
+                   help=f"output folder (default {DEFAULT_OUT}/, as for 'symrnn run'; created "
+                        f"if missing)")
     p.add_argument("--max-lag", type=whole("--max-lag", 1, LIMITS["max_lag"]),
                    default=DEFAULTS["max_lag"], help=f"largest lag t - k (default {DEFAULTS['max_lag']})")
     p.add_argument("--hidden", type=whole("--hidden", 1, LIMITS["hidden"]),
@@ -30,16 +32,21 @@ def register(subparsers) -> None:
                    help=f"random seed (default {DEFAULTS['seed']})")
     p.add_argument("--force", action="store_true",
                    help="overwrite output files that symrnn did not generate")
-    p.add_argument("--json", action="store_true", help="print the rates as JSON on stdout")
+    p.add_argument("--json", action="store_true", help="print the rates as JSON on stdout (README, 'JSON output')")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; give a folder name (it is "
+                         f"created if missing)")
+    for name in FILES:  # refuse before the work: a refusal costs nothing
+        check_writable(out / name, args.force)
     result = analyze(max_lag=args.max_lag, hidden=args.hidden, seed=args.seed)
-    paths = write_outputs(result, args.out, analysis_section(result), force=args.force)
+    paths = write_outputs(result, out, analysis_section(result), force=args.force)
     if args.json:
-        json.dump(result.as_dict(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json("analyze", True, files=[str(p) for p in paths], analysis=result.as_dict())
     else:
         sys.stdout.write(summary_text(result))
         print("wrote " + ", ".join(str(p) for p in paths))

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from ..api import emit_numpy
 from ..backends.numpy.emitter import FORMS, codegen_command, module_filename
-from ..io import write_atomic
-from .options import add_spec_options, output_path, spec_from_args
+from ..functions import ACTIVATIONS
+from ..io import check_writable, write_atomic
+from ..models import get_model
+from .options import UsageError, add_spec_options, is_folder_text, output_path, spec_from_args
 
 
 def register(subparsers) -> None:
@@ -25,19 +27,36 @@ def register(subparsers) -> None:
     add_spec_options(p, code_sizes=True)
     p.add_argument("--form", choices=FORMS, default="loop",
                    help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")
-    p.add_argument("--out", metavar="DIR", type=output_path("--out"),
-                   help="folder to write the module to (default: print it on stdout)")
+    p.add_argument("--out", metavar="DIR|FILE.py", type=output_path("--out"),
+                   help="folder to write the module to (named after the options, e.g. "
+                        "rnn_loop.py), or the module's file name ending in .py (default: print "
+                        "it on stdout)")
     p.add_argument("--force", action="store_true",
                    help="overwrite a file that symrnn did not generate")
     p.set_defaults(func=run)
 
 
+def target(out: str, spec, form: str) -> Path:
+    """``--out``: a name ending in .py is the module file; anything else (an existing folder,
+    a trailing slash) is the folder the module goes into."""
+    path = Path(out)
+    if not is_folder_text(out) and path.suffix.lower() == ".py" and not path.is_dir():
+        return path
+    return path / module_filename(spec, form)
+
+
 def run(args) -> int:
     spec = spec_from_args(args)
+    if ACTIVATIONS[spec.activation].symbolic_only and get_model(spec.model).uses_activation:
+        raise UsageError(f"codegen needs a concrete activation: {spec.activation} is a generic, "
+                         f"undefined function with no numeric value; use --activation tanh "
+                         f"(or sigmoid, relu, identity)")
     if args.out is None:
         sys.stdout.write(emit_numpy(spec, args.form, command=codegen_command(spec, args.form)))
         return 0
+    path = target(args.out, spec, args.form)
+    check_writable(path, args.force)  # before the work: a refusal costs nothing
     text = emit_numpy(spec, args.form, command=codegen_command(spec, args.form, args.out))
-    path = write_atomic(Path(args.out) / module_filename(spec, args.form), text, args.force)
+    write_atomic(path, text, args.force)
     print(f"wrote {path}")
     return 0

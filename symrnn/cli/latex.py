@@ -11,7 +11,8 @@ from ..analysis import GRAPHICS
 from ..api import to_latex
 from ..document import FORMATS, LatexError, compile_pdf, latex_command, pdflatex_path
 from ..io import check_writable, write_atomic
-from .options import UsageError, add_spec_options, require_document_spec, spec_from_args
+from .options import (UsageError, add_spec_options, is_folder_text, output_path,
+                      require_document_spec, spec_from_args)
 
 _SUFFIX = {".tex": "tex", ".md": "md"}
 
@@ -28,8 +29,10 @@ def register(subparsers) -> None:
                "  symrnn latex --standalone --analysis --pdf --out bptt.tex",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p)
-    p.add_argument("--out", type=Path, default=None,
-                   help="output file (default: standard output)")
+    p.add_argument("--out", type=output_path("--out"), default=None,
+                   help="output file, or a folder (a trailing slash, or an existing folder) "
+                        "to write bptt_tau<N>.tex (.md with --format md) into (default: "
+                        "standard output)")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="tex (default; a fragment to \\input) or md (Markdown, $$ math); "
                         "by default taken from the --out suffix")
@@ -60,7 +63,20 @@ def _format(args) -> str:
     return args.format
 
 
+def _out_file(args) -> Path | None:
+    """``--out`` as the file to write: a folder (trailing slash, or one that exists) gets the
+    document's default name."""
+    if args.out is None:
+        return None
+    path = Path(args.out)
+    if is_folder_text(args.out) or path.is_dir():
+        from ..pipeline import doc_stem
+        return path / f"{doc_stem(spec_from_args(args))}.{args.format or 'tex'}"
+    return path
+
+
 def run(args) -> int:
+    args.out = _out_file(args)
     fmt = _format(args)
     if args.standalone and fmt != "tex":
         raise UsageError("--standalone applies to --format tex only")
@@ -119,9 +135,6 @@ def run(args) -> int:
     for path, data in ((png_path, png), (args.out, text), (pdf_path, pdf)):
         if data is None:
             continue
-        try:
-            write_atomic(path, data, args.force)
-        except OSError as e:
-            raise UsageError(f"cannot write {path}: {e.strerror or e}")
+        write_atomic(path, data, args.force)  # WriteError names the file (exit 1)
         print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import sys
 
 from ..models import DEFAULT, MODELS
+from .options import print_json
 
 
 def register(sub) -> None:
@@ -18,10 +17,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     if args.json:
-        json.dump([{"name": m.name, "title": m.title, "reference": m.reference,
-                    "describe": m.describe, "default": m.name == DEFAULT}
-                   for m in MODELS.values()], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json("models", True, models=[
+            {"name": m.name, "title": m.title, "reference": m.reference,
+             "describe": m.describe, "default": m.name == DEFAULT} for m in MODELS.values()])
         return 0
     width = max(len(n) for n in MODELS)
     for m in MODELS.values():

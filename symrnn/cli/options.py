@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
 
 from ..functions import ACTIVATIONS, LOSSES
 from ..models import DEFAULT, MODELS
@@ -33,8 +36,9 @@ def whole(name: str, low: int, high: int | None = None, why: str = ""):
 
 
 def output_path(name: str):
-    """A path for output: not empty, and no control characters (a newline in a path would
-    end up in the regenerate command that generated files carry in their header)."""
+    """A path for output: not empty, no control characters (a newline in a path would end up
+    in the regenerate command that generated files carry in their header), and UTF-8 (the
+    header names it). Kept as text: a trailing slash means a folder."""
     def parse(text: str) -> str:
         if not text.strip():
             raise argparse.ArgumentTypeError(f"{name} must not be empty")
@@ -42,8 +46,31 @@ def output_path(name: str):
         if bad is not None:
             raise argparse.ArgumentTypeError(f"{name} must not contain control characters "
                                              f"(found {bad!r}); rename the folder")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise argparse.ArgumentTypeError(f"{name} {shown}: the path is not valid UTF-8 "
+                                             f"(generated files name it in their header); "
+                                             f"use a UTF-8 name")
         return text
     return parse
+
+
+def is_folder_text(text: str) -> bool:
+    """A trailing slash means a folder."""
+    return text.endswith(("/", os.sep))
+
+
+JSON_SCHEMA_VERSION = 1
+
+
+def print_json(command: str, ok: bool, **payload) -> None:
+    """Every command's ``--json``: one object ``{"schema_version": 1, "command": ..., "ok":
+    ..., ...}`` (README, "JSON output")."""
+    doc = {"schema_version": JSON_SCHEMA_VERSION, "command": command, "ok": bool(ok), **payload}
+    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
 
 
 _CERT_WHY = ": exact element-level checks grow with it; use a smaller value"

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 from ..pipeline import FORMS
-from .options import UsageError, add_spec_options, output_path, require_document_spec, spec_from_args, whole
+from .options import (UsageError, add_spec_options, output_path, print_json,
+                      require_document_spec, spec_from_args, whole)
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "run", help="the whole job: certify, emit NumPy and LaTeX, check numerically",
-        description="Unroll the network, derive BPTT, certify every formula of the note (printed "
-                    "as a table), write the NumPy modules (loop and unrolled forms), the LaTeX "
+        description="Unroll the network, derive BPTT, certify every formula of the note (a table "
+                    "on a terminal or with --table), write the NumPy modules (loop and unrolled forms), the LaTeX "
                     "article, Markdown and PDF, check each module against the derivation "
                     "(50-digit mpmath) and central differences, and print a summary. With no "
                     "options: the note's example (tau 3, n_in 3, n_hidden 4, n_out 3, tanh, "
@@ -42,7 +42,10 @@ def register(sub) -> None:
                    help="overwrite files in --out that symrnn did not generate")
     p.add_argument("--json", action="store_true",
                    help="print only the summary as JSON on stdout (certificate, files, "
-                        "checks, timings)")
+                        "checks, timings; README, 'JSON output')")
+    p.add_argument("--table", action="store_true",
+                   help="print the certificate table before the summary (the default on a "
+                        "terminal; in a log or a pipe only the summary is printed)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -63,12 +66,12 @@ def run(args) -> int:
                               seed=args.seed, tick=tick, analysis=args.analysis)
     result.timings["total"] = time.perf_counter() - start
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json("run", **result.to_json())
     else:
-        from .table import print_table
-        print_table(result.certificate)
-        print_summary(result)
+        if args.table or sys.stdout.isatty():
+            from .table import print_table
+            print_table(result.certificate)
+        print_summary(result)  # last: in a log, the summary is what matters
     return 0 if result.ok else 1
 
 

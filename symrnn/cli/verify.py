@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+from dataclasses import asdict
 
 from ..api import certify
 from ..progress import progress_for
-from .options import add_spec_options, require_document_spec, spec_from_args, whole
+from .options import add_spec_options, print_json, require_document_spec, spec_from_args, whole
 from .table import print_table
 
 #: The instance cross-check runs at most at this tau by default (the general proofs do not
@@ -38,7 +37,7 @@ def register(sub) -> None:
                    default=INSTANCE_SIZE,
                    help=f"largest n_in, n_hidden, n_out of the instance cross-check (default "
                         f"{INSTANCE_SIZE}; the general proofs hold for every size)")
-    p.add_argument("--json", action="store_true", help="print the certificate as JSON")
+    p.add_argument("--json", action="store_true", help="print the certificate as JSON (README, 'JSON output')")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -50,8 +49,7 @@ def run(args) -> int:
         cert = certify(spec, progress=tick, instance_tau=args.instance_tau,
                        instance_size=args.instance_size)
     if args.json:
-        json.dump(cert.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json("verify", cert.ok, spec=asdict(spec), certificate=cert.to_json())
     else:
         print_table(cert)
     return 0 if cert.ok else 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 
 from ..io import MARKER
+from ..sanitize import html_comment, latex_comment
 from ..templating import render
 from .context import FORMATS, analysis_context, context
 from .pdf import LatexError, compile_log_problems, compile_pdf, pdflatex_path
@@ -43,14 +44,9 @@ def latex_command(spec, fmt: str = "tex", standalone: bool = False, out: str | N
 
 
 def comment_safe(text: str, fmt: str = "tex") -> str:
-    """One line for a comment in LaTeX (%) or, with ``fmt="md"``, HTML (<!-- -->): no line
-    breaks, and in HTML nothing that opens or closes a comment (-->, --!>, <!--)."""
-    text = " ".join(str(text).split())
-    if fmt == "md":
-        for bad, good in (("<!--", "< !--"), ("--!>", "- -!>"), ("-->", "- ->")):
-            while bad in text:
-                text = text.replace(bad, good)
-    return text
+    """One line for a comment in LaTeX (%) or, with ``fmt="md"``, HTML (<!-- -->): the
+    target language's sanitizer (``symrnn.sanitize``)."""
+    return html_comment(text) if fmt == "md" else latex_comment(text)
 
 
 def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,

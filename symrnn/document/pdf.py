@@ -4,12 +4,48 @@ below the working folder, reproducible output)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from ..processes import child_preexec
 from .printer import check_graphics
+
+#: Our compile folders: ``symrnn-tex-<pid>-<8 random chars>`` in the temp folder.
+TEX_DIR_RE = re.compile(r"^symrnn-tex-(\d+)-[a-z0-9_]{8}$")
+
+
+def clean_stale_tex_dirs(base: str | None = None) -> list[Path]:
+    """Remove compile folders of our exact pattern, owned by this user, whose process is gone
+    (left by ``kill -9`` during pdflatex); nothing else is touched."""
+    from ..io import _alive
+    base = base or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return removed
+    for name in names:
+        m = TEX_DIR_RE.match(name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        path = Path(base, name)
+        try:
+            st = os.lstat(path)
+            if not (os.path.isdir(path) and not os.path.islink(path)) or st.st_uid != os.getuid():
+                continue
+            shutil.rmtree(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+def _tex_dir():
+    clean_stale_tex_dirs()
+    return tempfile.TemporaryDirectory(prefix=f"symrnn-tex-{os.getpid()}-")
 
 
 class LatexError(RuntimeError):
@@ -40,7 +76,7 @@ def compile_pdf(tex: str, timeout: float = 120.0, files: dict[str, bytes] | None
                          "texlive-latex-base) or omit --pdf")
     env = {**os.environ, "openin_any": "p", "openout_any": "p", "SOURCE_DATE_EPOCH": "0",
            "FORCE_SOURCE_DATE": "1", "shell_escape": "f"}
-    with tempfile.TemporaryDirectory(prefix="symrnn-tex-") as tmp:
+    with _tex_dir() as tmp:
         Path(tmp, "doc.tex").write_text(tex, encoding="utf-8")
         for name, data in files.items():
             Path(tmp, name).write_bytes(data)
@@ -48,7 +84,8 @@ def compile_pdf(tex: str, timeout: float = 120.0, files: dict[str, bytes] | None
         for _ in range(3):  # longtable may ask for a second run
             try:
                 proc = subprocess.run(cmd, cwd=tmp, env=env, stdin=subprocess.DEVNULL,
-                                      capture_output=True, timeout=timeout)
+                                      capture_output=True, timeout=timeout,
+                                      preexec_fn=child_preexec)
             except subprocess.TimeoutExpired:
                 raise LatexError(f"pdflatex took longer than {timeout:.0f} s")
             log = Path(tmp, "doc.log").read_text(encoding="latin-1") \
@@ -67,7 +104,7 @@ def compile_log_problems(tex: str, files: dict[str, bytes] | None = None) -> lis
     if exe is None:
         raise LatexError("pdflatex not found")
     env = {**os.environ, "openin_any": "p", "openout_any": "p"}
-    with tempfile.TemporaryDirectory(prefix="symrnn-tex-") as tmp:
+    with _tex_dir() as tmp:
         Path(tmp, "doc.tex").write_text(tex, encoding="utf-8")
         for name, data in (files or {}).items():
             Path(tmp, check_graphics(name)).write_bytes(data)

@@ -199,7 +199,9 @@ def test_cli_writes_the_files(tmp_path, capsys):
     assert f"{tanh_1['per_step_factor']:.4f}" in printed
     # a second run over its own files needs no --force
     assert main(["analyze", "--out", str(out), *SMALL, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == data
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["schema_version"], doc["command"], doc["ok"]) == (1, "analyze", True)
+    assert doc["analysis"] == data and doc["files"] == [str(out / n) for n in A.FILES]
 
 
 def test_cli_is_deterministic(tmp_path):

@@ -21,7 +21,9 @@ def verify_json(*argv: str) -> tuple[int, dict]:
     """``symrnn verify ARGV --json`` in this process: (exit code, the parsed JSON; a fresh
     copy each call)."""
     rc, text = _verify_json(tuple(argv))
-    return rc, json.loads(text)
+    doc = json.loads(text)  # the one JSON shape of every command (README, "JSON output")
+    assert (doc["schema_version"], doc["command"], doc["ok"]) == (1, "verify", rc == 0)
+    return rc, doc["certificate"]
 
 
 def sigmoid_json() -> tuple[int, dict]:

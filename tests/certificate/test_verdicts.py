@@ -229,7 +229,7 @@ def test_verify_exits_1_when_a_formula_fails_in_every_reading(with_reading, code
                    "--json", "--quiet"])
     finally:
         object.__setattr__(model, "catalogue", saved)
-    data = json.loads(capsys.readouterr().out)
+    data = json.loads(capsys.readouterr().out)["certificate"]
     assert rc == code
     assert [e["id"] for e in data["entries"]] == [CATALOGUE[0].id, "ok.grad_c", "planted.c"]
     planted = data["entries"][-1]
@@ -291,7 +291,7 @@ def test_json_is_identical_across_runs_and_hash_seeds(cert):
     assert again == first
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err
-        assert without_seconds(json.loads(out)) == first
+        assert without_seconds(json.loads(out)["certificate"]) == first
 
 
 def test_sizes_beyond_the_instance_cap_are_certified_with_a_capped_cross_check(capsys):
@@ -300,7 +300,7 @@ def test_sizes_beyond_the_instance_cap_are_certified_with_a_capped_cross_check(c
     from symrnn.cli import main
     code = main(["verify", "--tau", "40", "--inputs", "65", "--hidden", "100", "--outputs", "65",
                  "--instance-tau", "2", "--instance-size", "2", "--json", "--quiet"])
-    data = json.loads(capsys.readouterr().out)
+    data = json.loads(capsys.readouterr().out)["certificate"]
     assert code == 0 and data["ok"]
     assert data["spec"]["n_hidden"] == 100 and data["spec"]["tau"] == 40
     # tau never below 3: the note prints dL(3)/dW, which the instance must reach

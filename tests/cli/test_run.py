@@ -23,7 +23,7 @@ import symrnn.backends.numpy.emitter as emitter_module
 import symrnn.models as models_module
 from support import ROOT, import_file, no_temp_files, symrnn
 from symrnn.cli import main
-from symrnn.io import MARKER
+from symrnn.io import MANIFEST, MARKER, write_atomic
 from symrnn.models import MODELS
 
 SUMMARY = ("31 formulas: 14 confirmed, 1 ill-formed, 4 shorthand, 2 ambiguous, 10 definition; "
@@ -46,10 +46,10 @@ def default_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def output_recurrence_run(tmp_path_factory):
-    """``symrnn run --model output-recurrence --no-pdf --quiet --out DIR``."""
+    """``symrnn run --model output-recurrence --no-pdf --quiet --table --out DIR``."""
     cwd = tmp_path_factory.mktemp("orun")
-    proc = symrnn("run", "--model", "output-recurrence", "--no-pdf", "--quiet", "--out", "DIR",
-                  cwd=cwd)
+    proc = symrnn("run", "--model", "output-recurrence", "--no-pdf", "--quiet", "--table",
+                  "--out", "DIR", cwd=cwd)
     return cwd, proc
 
 
@@ -70,7 +70,7 @@ def test_default_run_exits_0_and_writes_every_file(default_run):
     assert proc.stderr == ""  # not a terminal: no progress display
     out = cwd / "symrnn-out"
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(DEFAULT_FILES + (["bptt_tau3.pdf"] if HAS_PDFLATEX else []))
+    assert names == sorted(DEFAULT_FILES + [MANIFEST] + (["bptt_tau3.pdf"] if HAS_PDFLATEX else []))
     for name in DEFAULT_FILES:
         head = (out / name).read_text(encoding="utf-8").splitlines()[:3]
         assert any(MARKER in line for line in head), name
@@ -89,7 +89,8 @@ def test_default_run_summary(default_run):
     _, proc = default_run
     text = proc.stdout
     summary = text[text.index("\nsummary\n"):]
-    assert "certificate: tau=3, n_in=3, n_hidden=4, n_out=3, activation=tanh" in text  # table
+    # not a terminal: no table (--table asks for it), the summary alone
+    assert "certificate: tau=3, n_in=3" not in text and text.startswith("\nsummary\n")
     assert SUMMARY in summary
     assert "CERTIFIED: every formula holds" in summary
     for name in DEFAULT_FILES:
@@ -181,7 +182,7 @@ def test_second_run_rewrites_its_own_files_but_not_a_foreign_one(default_run, tm
     cwd, _ = default_run
     out = tmp_path / "o"
     shutil.copytree(cwd / "symrnn-out", out)
-    (out / "bptt_tau3.md").write_text("stale, but ours\n" + f"<!-- {MARKER} -->\n")
+    write_atomic(out / "bptt_tau3.md", "stale, but ours\n" + f"<!-- {MARKER} -->\n")
     proc = symrnn("run", "--out", str(out), "--no-pdf", "--form", "loop", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (out / "bptt_tau3.md").read_text().startswith(f"<!-- {MARKER}")
@@ -217,7 +218,7 @@ def test_each_file_names_the_command_that_rewrites_it(request, tmp_path, fixture
         assert m, line
         argv = shlex.split(m.group(1))
         assert f"{folder}/{name}" in argv or folder in argv, line  # --out names it
-        path.write_text(f"# {MARKER}\nstale\n")
+        write_atomic(path, f"# {MARKER}\nstale\n")  # ours, stale
         proc = symrnn(*argv[1:], cwd=here)
         assert proc.returncode == 0, (line, proc.stderr)
         assert path.read_bytes() == before, line
@@ -229,6 +230,7 @@ def test_json_is_pure_and_complete(tmp_path):
                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # the whole of stdout is one JSON document
+    assert doc["schema_version"] == 1 and doc["command"] == "run"
     assert doc["ok"] is True and doc["checks_passed"] is True
     assert doc["spec"]["tau"] == 2 and doc["spec"]["model"] == "rnn"
     assert doc["certificate"]["ok"] is True
@@ -252,7 +254,8 @@ def test_generic_phi_certifies_and_writes_latex_without_code(tmp_path):
                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in (tmp_path / "p").iterdir())
-    assert names == ["bptt_tau2_phi.md", "bptt_tau2_phi.tex", "bptt_tau2_phi_certificate.json"]
+    assert names == [MANIFEST, "bptt_tau2_phi.md", "bptt_tau2_phi.tex",
+                     "bptt_tau2_phi_certificate.json"]
     assert "codegen and numeric check skipped: phi is a generic, undefined activation" \
         in proc.stdout
     assert "result       OK: certified, no numeric check (see note)" in proc.stdout
@@ -265,7 +268,7 @@ def test_output_recurrence_run_exits_0_and_writes_its_files(output_recurrence_ru
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     out = cwd / "DIR"
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_RECURRENCE_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_RECURRENCE_FILES + [MANIFEST])
     for name in OUTPUT_RECURRENCE_FILES:
         head = (out / name).read_text(encoding="utf-8").splitlines()[:3]
         assert any(MARKER in line for line in head), name
@@ -303,7 +306,8 @@ def test_verify_a_model_without_printed_formulas(capsys):
     assert "model=output-recurrence, tau=2" in out
     assert main(["verify", "--model", "output-recurrence", "--tau", "2", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["schema_version"] == 1 and doc["entries"] == [] and doc["ok"] is True
+    assert doc["schema_version"] == 1 and doc["command"] == "verify" and doc["ok"] is True
+    assert doc["certificate"]["entries"] == []
 
 
 def test_output_recurrence_module_matches_an_independent_computation(output_recurrence_run):
@@ -402,6 +406,8 @@ def test_models_lists_every_model_with_its_book_reference(tmp_path):
 def test_models_json(capsys):
     assert main(["models", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
+    assert (doc["schema_version"], doc["command"], doc["ok"]) == (1, "models", True)
+    doc = doc["models"]
     assert [m["name"] for m in doc] == ["rnn", "output-recurrence"]
     assert [m["default"] for m in doc] == [True, False]
     assert [m["reference"] for m in doc] == [MODELS[n].reference for n in ("rnn",

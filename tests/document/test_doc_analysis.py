@@ -13,7 +13,7 @@ from symrnn import RNNSpec, to_latex
 from symrnn.analysis import GRAPHICS, analyze, figure_bytes, figure_png
 from symrnn.cli import main
 from symrnn.document import LatexError, analysis_section, compile_log_problems, compile_pdf
-from symrnn.io import MARKER
+from symrnn.io import MANIFEST, MARKER
 
 TITLE = "Gradient flow: why tanh and not ReLU?"
 SPEC = RNNSpec(tau=3)
@@ -126,7 +126,7 @@ def test_cli_writes_tex_png_pdf(tmp_path, png, capsys):
     argv = ["latex", "--tau", "3", "--standalone", "--analysis", "--pdf", "--out", str(out)]
     assert main(argv) == 0
     folder = out.parent
-    assert sorted(p.name for p in folder.iterdir()) == ["bptt.pdf", "bptt.tex", GRAPHICS]
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, "bptt.pdf", "bptt.tex", GRAPHICS]
     assert (folder / GRAPHICS).read_bytes() == png
     tex = out.read_text()
     assert MARKER in tex.splitlines()[0] and "--analysis" in tex.splitlines()[1]
@@ -138,7 +138,7 @@ def test_cli_writes_tex_png_pdf(tmp_path, png, capsys):
 @pytest.mark.usefixtures("cached_results")
 def test_cli_markdown_and_stdout(tmp_path, capsys):
     assert main(["latex", "--analysis", "--out", str(tmp_path / "d.md")]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md", GRAPHICS]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "d.md", GRAPHICS]
     assert "![" in (tmp_path / "d.md").read_text()
     capsys.readouterr()
     # standard output: the formula and the factors, without the plot (nowhere to put it)
@@ -174,7 +174,7 @@ def test_cli_deterministic_across_processes(tmp_path):
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stderr
         files[seed] = {f.name: f.read_bytes() for f in (cwd / "d").iterdir()}
-    assert sorted(files["0"]) == ["bptt.tex", GRAPHICS]
+    assert sorted(files["0"]) == [MANIFEST, "bptt.tex", GRAPHICS]
     assert files["0"] == files["4242"]
 
 

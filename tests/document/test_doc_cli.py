@@ -4,7 +4,7 @@ import pytest
 
 from support import err_line, needs_pdflatex
 from symrnn.cli import main
-from symrnn.io import MARKER
+from symrnn.io import MANIFEST, MARKER
 
 pytestmark = pytest.mark.usefixtures("cached_results")
 
@@ -16,7 +16,7 @@ def test_writes_fragment_and_markdown(tmp_path, capsys):
     assert tex.splitlines()[1] == f"% Regenerate: symrnn latex --tau 2 --out {tmp_path / 'd.tex'}"
     assert main(["latex", "--out", str(tmp_path / "d.md")]) == 0  # format from the suffix
     assert (tmp_path / "d.md").read_text().startswith("<!-- ")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md", "d.tex"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "d.md", "d.tex"]  # no temp files
 
 
 def test_stdout_by_default(capsys):
@@ -80,4 +80,4 @@ def test_pdf_next_to_the_tex_and_rerun(tmp_path):
         assert main(["latex", "--standalone", "--pdf", "--out", str(out)]) == 0
     pdf = (tmp_path / "doc.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and b"symrnn" in pdf[:2048]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.pdf", "doc.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "doc.pdf", "doc.tex"]

@@ -598,8 +598,10 @@ def test_cli_writes_atomically_and_respects_foreign_files(tmp_path, capsys, monk
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", fail)
-    assert cli_main(["codegen", "--out", str(out), "--hidden", "5"]) == 2
-    assert cli_main(["codegen", "--out", str(out)]) == 2
+    # disk full is not the user's input: exit 1, one line naming the file
+    assert cli_main(["codegen", "--out", str(out), "--hidden", "5"]) == 1
+    assert cli_main(["codegen", "--out", str(out)]) == 1
+    assert "cannot write" in capsys.readouterr().err
     monkeypatch.undo()
     assert foreign.read_text() == before
     assert not (out / "rnn_loop_h5.py").exists()

@@ -31,6 +31,7 @@ from ...models.base import DIMS, Model, steps_of
 from ...naming import TAU, T, At, Grad, StepSum, values_read
 from ...functions import Apply
 from ...templating import render
+from ...sanitize import python_comment
 from ...text import equation_text, math_text, step_text
 from ..schedule import Block, Piece, key, schedule
 from .printer import ordered_terms, print_batched, print_into
@@ -577,8 +578,8 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
         a.name == q.name for a in m.equation(m.output).rhs.atoms(At))] if m.output in [
         eq.target for eq in m.equations] else []
     return render(TEMPLATES[form], **{
-        "m": m, "spec": spec, "form": form, "loss": loss, "command": command or
-        codegen_command(spec, form), "template": TEMPLATES[form],
+        "m": m, "spec": spec, "form": form, "loss": loss, "command": python_comment(
+        command or codegen_command(spec, form)), "template": TEMPLATES[form],
         "class_target": loss.target == "class", "bounded_target": spec.loss == "bce",
         "params": m.params, "size_code": SIZE_CODE, "dims": DIMS, "wrap": wrap,
         "param_docs": [f"{p.name} ({p.rows.name}, {p.cols.name})" if p.cols else
