@@ -9,7 +9,7 @@ from pathlib import Path
 from ..api import emit_numpy
 from ..backends.numpy.emitter import FORMS, codegen_command, module_filename
 from ..io import write_atomic
-from .options import add_spec_options, output_path, spec_from_args
+from .options import UsageError, add_spec_options, output_path, spec_from_args, whole
 
 
 def register(subparsers) -> None:
@@ -20,11 +20,18 @@ def register(subparsers) -> None:
                     "the unrolled form is straight-line code for --tau.",
         epilog="examples:\n"
                "  symrnn codegen --form loop --out generated\n"
-               "  symrnn codegen --form unrolled --tau 5 --activation relu > rnn.py",
+               "  symrnn codegen --form unrolled --tau 5 --activation relu > rnn.py\n"
+               "  symrnn codegen --inputs 65 --hidden 100 --outputs 65 --reduction mean --out .\n"
+               "  symrnn codegen --form checkpointed --checkpoint-every 100 --out .",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p, code_sizes=True)
     p.add_argument("--form", choices=FORMS, default="loop",
-                   help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")
+                   help="loop (any tau, read from the input), unrolled (exactly --tau steps) or "
+                        "checkpointed (any tau; keeps the states every k steps and recomputes "
+                        "each segment in the backward pass: memory O(sqrt(tau)))")
+    p.add_argument("--checkpoint-every", metavar="K", type=whole("--checkpoint-every", 1),
+                   help="with --form checkpointed: segments of K steps (default: about "
+                        "sqrt(tau), chosen per call)")
     p.add_argument("--out", metavar="DIR", type=output_path("--out"),
                    help="folder to write the module to (default: print it on stdout)")
     p.add_argument("--force", action="store_true",
@@ -34,10 +41,17 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     spec = spec_from_args(args)
+    every = args.checkpoint_every
+    if every is not None and args.form != "checkpointed":
+        raise UsageError(f"--checkpoint-every is for --form checkpointed (got --form "
+                         f"{args.form}); add --form checkpointed or drop it")
     if args.out is None:
-        sys.stdout.write(emit_numpy(spec, args.form, command=codegen_command(spec, args.form)))
+        sys.stdout.write(emit_numpy(spec, args.form, every=every,
+                                    command=codegen_command(spec, args.form, every=every)))
         return 0
-    text = emit_numpy(spec, args.form, command=codegen_command(spec, args.form, args.out))
-    path = write_atomic(Path(args.out) / module_filename(spec, args.form), text, args.force)
+    text = emit_numpy(spec, args.form, every=every,
+                      command=codegen_command(spec, args.form, args.out, every))
+    path = write_atomic(Path(args.out) / module_filename(spec, args.form, every), text,
+                        args.force)
     print(f"wrote {path}")
     return 0
