@@ -620,7 +620,7 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
         "m": m, "spec": spec, "form": form, "loss": loss, "command": command or
         codegen_command(spec, form, every=every), "template": TEMPLATES[form],
         "reduction": reduction, "every": every, "carried": carried,
-        "loss_steps": "tau" if m.loss_when == "all" else "1",
+        "loss_steps": "p.tau" if m.loss_when == "all" else "1",
         "class_target": loss.target == "class", "bounded_target": spec.loss == "bce",
         "params": m.params, "size_code": SIZE_CODE, "dims": DIMS, "wrap": wrap,
         "param_docs": [f"{p.name} ({p.rows.name}, {p.cols.name})" if p.cols else
