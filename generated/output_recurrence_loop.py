@@ -26,7 +26,7 @@ is not an integer or is outside 0..n_out-1, a missing parameter, and any NaN or 
 raise ValueError (TypeError for a non-mapping params) naming the argument, what was
 expected and what was given.
 
-Fast path: validate=False skips every check (and the conversions): params must be a
+Fast path: validate=False skips every check and every cast: params must be a
 mapping of arrays of the shapes above, x, the initial values and float targets arrays of
 one floating dtype, labels integers in range, all finite. Wrong input then gives wrong
 results or a NumPy error, not a ValueError. Use it in a training loop whose data you checked.

@@ -116,7 +116,9 @@ CLI_CASES = [
 # contract (exit 2, nothing on stdout, one line on stderr).
 INPROCESS_CASES = [
     ("run-model-missing", ["run", "--model"], "argument --model: expected one argument"),
-    ("run-inputs-too-big", ["run", "--inputs", "100"],
+    ("run-inputs-too-big", ["run", "--inputs", "100001"],
+     "--inputs must be at most 100000, got 100001"),
+    ("latex-inputs-too-big", ["latex", "--inputs", "100"],
      "--inputs must be at most 16, got 100: exact element-level checks grow with it"),
     ("verify-inputs", ["verify", "--inputs", "100"], "--inputs must be at most 16, got 100"),
     ("verify-outputs", ["verify", "--outputs", "17"], "--outputs must be at most 16, got 17"),
