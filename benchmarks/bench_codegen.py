@@ -1,10 +1,15 @@
 """Forward + full BPTT, median time per call, in one process: symrnn's generated NumPy code
-against peers. Run: python benchmarks/bench_codegen.py [--quick]
+against peers; then time and peak memory of the loop and checkpointed forms on a long sequence.
 
-Peers: a per-step NumPy BPTT (min-char-rnn style, below), lambdify of the SymPy gradient (S
-only), PyTorch (autograd on the same math; nn.RNN + Linear + cross_entropy) and JAX (jit of
-lax.scan) when installed. Also: a GEMM-bound estimate (FLOPs / measured matmul rate) and peak
-memory (tracemalloc) for tau = 100 and 1000 on config M.
+Run: python benchmarks/bench_codegen.py [--quick] [--repeat N] [--threads N] [--long-tau T]
+(peers: pip install -e ".[bench]"; torch from a CPU wheel, see README)
+
+Rows: the loop form with its default validating call and with validate=False (the fast
+path), the checkpointed and unrolled forms, a per-step NumPy BPTT (min-char-rnn style,
+below), lambdify of the SymPy gradient (S only), PyTorch nn.RNN + Linear + cross_entropy and
+autograd of the same math, JAX jit(value_and_grad) of lax.scan, and a GEMM bound: the GEMM
+FLOPs of forward + BPTT over the matmul rate measured on 512^3 at the same thread count.
+The ratio columns are ours (validating, fast path) over each row.
 
 GEMM FLOPs: the forward pass has three products per step and sequence, U x(t), W h(t-1) and
 V h(t): fwd = 2 tau batch (n_in n_h + n_h n_h + n_h n_out). The backward pass has, per forward
@@ -12,15 +17,23 @@ product, one for the weight gradient (grad_U, grad_W, grad_V) and one for the gr
 the product's input (W^T grad_a(t+1), V^T grad_o(t)), except U^T grad_a(t): nothing needs the
 gradient w.r.t. x. Total = 3 fwd - 2 tau batch n_in n_h (elementwise work not counted).
 
-Timing is sensitive to other processes: the 2-thread OpenBLAS calls slow down sharply when
-another process is busy, so check the load (uptime) and compare rows of one run only;
---repeat N reports for every row the best of N medians (a burst of load then spoils one of
-them, not the row).
+Threads: --threads N (default 1) sets OpenBLAS (threadpoolctl), torch and XLA (JAX) to N
+threads, so every row uses the same cores. On this 2-core machine shared with other
+processes, a threaded OpenBLAS call waits for a second thread that another process holds:
+a step's 32x128x128 GEMM, and even the stacked ones, then cost milliseconds instead of
+microseconds (forward + BPTT of config M measured 20 ms on one thread and 300 ms on two
+under a load average of 8). Compare rows of one run only (uptime is printed); --repeat N
+reports for every row the best of N medians.
+
+Memory: tracemalloc's peak (NumPy reports its buffers to it) during one loss_and_grad, at
+tau = --long-tau (default 10000) on config M's sizes and batch, loop against checkpointed;
+the inputs are allocated before tracing starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -35,6 +48,7 @@ from symrnn import RNNSpec, emit_numpy  # noqa: E402
 
 CONFIGS = {"S": (8, 16, 8, 10, 1), "M": (64, 128, 64, 50, 32), "L": (256, 512, 256, 100, 64)}
 REPEAT = 1  # medians per row; the best is reported (--repeat)
+THREADS = 1  # for OpenBLAS, torch and XLA (--threads)
 
 
 def load(spec, form):
@@ -133,19 +147,19 @@ def lambdify_sympy(cfg):
     return f
 
 
-def torch_peers(cfg, dtype):
+def torch_peers(cfg, dtype, same_math=True):
     try:
         import torch
     except ImportError:
         return {}
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     n_in, n_h, n_out, tau, batch = cfg
     tdt = torch.float64 if dtype == np.float64 else torch.float32
     P, x, y = inputs(cfg, dtype)
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in P.items()}
     tx, ty = torch.tensor(x), torch.tensor(y)
 
-    def same_math():
+    def autograd_same_math():
         h = torch.zeros(batch, n_h, dtype=tdt)
         loss = 0
         for t in range(tau):
@@ -167,8 +181,10 @@ def torch_peers(cfg, dtype):
                                                  reduction="sum")
         loss.backward()
 
-    return {"PyTorch autograd, same math": median_time(same_math),
-            "PyTorch nn.RNN+Linear+CE": median_time(nn_rnn)}
+    rows = {"PyTorch nn.RNN+Linear+CE": median_time(nn_rnn)}
+    if same_math:
+        rows["PyTorch autograd, same math"] = median_time(autograd_same_math)
+    return rows
 
 
 def jax_peer(cfg, dtype):
@@ -177,8 +193,7 @@ def jax_peer(cfg, dtype):
         import jax.numpy as jnp
     except ImportError:
         return {}
-    if dtype == np.float64:
-        jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_enable_x64", dtype == np.float64)
     P, x, y = inputs(cfg, dtype)
 
     def loss_fn(P, x, y):
@@ -191,67 +206,105 @@ def jax_peer(cfg, dtype):
         _, ls = jax.lax.scan(step, jnp.zeros((x.shape[1], P["W"].shape[0]), x.dtype), (x, y))
         return ls.sum()
     f = jax.jit(jax.value_and_grad(loss_fn))
+    P, x, y = jax.device_put((P, x, y))  # on the device once, as a training loop keeps them
     jf = lambda: jax.block_until_ready(f(P, x, y))
-    return {"JAX jit lax.scan": median_time(jf)}
+    return {"JAX jit(value_and_grad) lax.scan": median_time(jf)}
 
 
 def fmt(t):
     return f"{t * 1e6:8.0f} us" if t < 1e-3 else f"{t * 1e3:8.2f} ms"
 
 
+def time_table(names, dtype):
+    rate = matmul_rate(dtype)
+    print(f"\n== {np.dtype(dtype).name}, {THREADS} thread(s) (NumPy matmul rate "
+          f"{rate / 1e9:.1f} GFLOP/s on 512^3) ==")
+    print(f"{'config':6} {'row':34} {'time':>11} {'default/row':>12} {'fast/row':>9}")
+    for name in names:
+        cfg = CONFIGS[name]
+        n_in, n_h, n_out, tau, batch = cfg
+        spec = RNNSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out)
+        P, x, y = inputs(cfg, dtype)
+        loop = load(spec, "loop")
+        ours = median_time(lambda: loop.loss_and_grad(P, x, y))
+        fast = median_time(lambda: loop.loss_and_grad(P, x, y, validate=False))
+        rows = {"symrnn loop form": ours, "symrnn loop form, validate=False": fast}
+        ck = load(spec, "checkpointed")
+        rows["symrnn checkpointed form"] = median_time(lambda: ck.loss_and_grad(P, x, y))
+        if name in ("S", "M"):
+            unrolled = load(spec, "unrolled")
+            rows["symrnn unrolled form"] = median_time(lambda: unrolled.loss_and_grad(P, x, y))
+        rows["per-step NumPy (min-char-rnn)"] = median_time(lambda: per_step_numpy(P, x, y))
+        if name == "S" and dtype == np.float64:
+            f = lambdify_sympy(cfg)
+            flat = [v for k in ("U", "W", "V", "b", "c") for v in P[k].ravel()]
+            xs = list(x[:, 0].ravel())
+            rows["lambdify of SymPy gradient"] = median_time(lambda: f(*flat, *xs), budget=0.5)
+        rows.update(torch_peers(cfg, dtype, same_math=name != "L"))
+        rows.update(jax_peer(cfg, dtype))
+        rows["GEMM bound (FLOPs / rate)"] = gemm_flops(cfg) / rate
+        for peer, t in rows.items():
+            print(f"{name:6} {peer:34} {fmt(t):>11} {ours / t:11.2f}x {fast / t:8.2f}x")
+
+
+def peak_and_time(fn):
+    """(peak bytes traced during one call, median seconds per call untraced)."""
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak, median_time(fn, budget=0.0, min_runs=3)
+
+
+def memory_table(long_tau):
+    n_in, n_h, n_out, _tau, batch = CONFIGS["M"]
+    cfg = (n_in, n_h, n_out, long_tau, batch)
+    spec = RNNSpec(n_in=n_in, n_hidden=n_h, n_out=n_out)
+    P, x, y = inputs(cfg, np.float64)
+    print(f"\n== long sequence: ({n_in}, {n_h}, {n_out}), batch {batch}, tau {long_tau}, "
+          f"float64, {THREADS} thread(s) ==")
+    print(f"{'form':34} {'peak memory':>12} {'time':>11} {'memory/loop':>12} {'time/loop':>10}")
+    rows = {}
+    for form, label in (("loop", "loop"), ("checkpointed", "checkpointed, k = round(sqrt(tau))")):
+        m = types.ModuleType(f"bench_long_{form}")
+        exec(compile(emit_numpy(spec, form), m.__name__, "exec"), m.__dict__)
+        rows[label] = peak_and_time(lambda: m.loss_and_grad(P, x, y))
+    (p0, t0) = next(iter(rows.values()))
+    for name, (p, t) in rows.items():
+        print(f"{name:34} {p / 2**20:9.1f} MiB {fmt(t):>11} {p / p0:11.1%} {t / t0:9.2f}x")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="S and M only")
+    ap.add_argument("--quick", action="store_true", help="S and M only, no long sequence")
     ap.add_argument("--repeat", type=int, default=1, metavar="N",
                     help="report for every row the best of N medians (default 1)")
+    ap.add_argument("--threads", type=int, default=1, metavar="N",
+                    help="threads for OpenBLAS, torch and XLA alike (default 1)")
+    ap.add_argument("--long-tau", type=int, default=10000, metavar="T",
+                    help="tau of the memory table (default 10000)")
+    ap.add_argument("--float32", action="store_true", help="also the float32 table")
     args = ap.parse_args(argv)
-    global REPEAT
-    REPEAT = max(1, args.repeat)
+    global REPEAT, THREADS
+    REPEAT, THREADS = max(1, args.repeat), max(1, args.threads)
+    # XLA reads its flags when JAX starts: before any import of jax
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
+                               + ("true" if THREADS > 1 else "false")
+                               + f" intra_op_parallelism_threads={THREADS}").strip()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        sys.exit("bench_codegen needs threadpoolctl (pip install -e '.[bench]')")
+    limits = threadpool_limits(THREADS)
     names = ["S", "M"] if args.quick else ["S", "M", "L"]
-    print(f"numpy {np.__version__}; times are medians of forward + full BPTT per call"
+    print(f"numpy {np.__version__}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+          f"cores; times are medians of forward + full BPTT per call"
           + (f" (best of {REPEAT} medians)" if REPEAT > 1 else ""))
-    for dtype in (np.float64, np.float32):
-        rate = matmul_rate(dtype)
-        print(f"\n== {np.dtype(dtype).name} (NumPy matmul rate {rate / 1e9:.1f} GFLOP/s) ==")
-        print(f"{'config':6} {'peer':32} {'time':>11} {'ratio ours/peer':>16}")
-        for name in names:
-            cfg = CONFIGS[name]
-            n_in, n_h, n_out, tau, batch = cfg
-            spec = RNNSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out)
-            P, x, y = inputs(cfg, dtype)
-            loop = load(spec, "loop")
-            ours = median_time(lambda: loop.loss_and_grad(P, x, y))
-            rows = {"symrnn loop form": ours}
-            if name in ("S", "M"):
-                unrolled = load(spec, "unrolled")
-                rows["symrnn unrolled form"] = median_time(lambda: unrolled.loss_and_grad(P, x, y))
-            rows["per-step NumPy (min-char-rnn)"] = median_time(lambda: per_step_numpy(P, x, y))
-            if name == "S" and dtype == np.float64:
-                f = lambdify_sympy(cfg)
-                flat = [v for k in ("U", "W", "V", "b", "c") for v in P[k].ravel()]
-                xs = list(x[:, 0].ravel())
-                rows["lambdify of SymPy gradient"] = median_time(lambda: f(*flat, *xs), budget=0.5)
-            rows.update(torch_peers(cfg, dtype))
-            rows.update(jax_peer(cfg, dtype))
-            rows["GEMM-bound estimate"] = gemm_flops(cfg) / rate
-            for peer, t in rows.items():
-                print(f"{name:6} {peer:32} {fmt(t):>11} {ours / t:15.2f}x")
-    # memory: O(tau) states kept for the backward pass
-    cfg = CONFIGS["M"]
-    line = []
-    for tau in (100, 1000):
-        c = (*cfg[:3], tau, cfg[4])
-        spec = RNNSpec(n_in=c[0], n_hidden=c[1], n_out=c[2])
-        loop = load(spec, "loop")
-        P, x, y = inputs(c, np.float64)
-        tracemalloc.start()
-        loop.loss_and_grad(P, x, y)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        line.append((tau, peak))
-    (t1, p1), (t2, p2) = line
-    print(f"\nmemory (config M, float64, loop form, tracemalloc peak): tau={t1}: {p1 / 2**20:.1f} MiB, "
-          f"tau={t2}: {p2 / 2**20:.1f} MiB, ratio {p2 / p1:.2f} for {t2 // t1}x tau (O(tau))")
+    for dtype in (np.float64, np.float32) if args.float32 else (np.float64,):
+        time_table(names, dtype)
+    if not args.quick:
+        memory_table(args.long_tau)
+    limits.restore_original_limits()
 
 
 if __name__ == "__main__":

@@ -74,16 +74,17 @@ def certify(spec, progress=None, workers: int | None = None, instance_tau: int |
 
 
 def emit_numpy(spec, form: str = "loop", command: str | None = None,
-               results: Results | None = None) -> str:
+               results: Results | None = None, every: int | None = None) -> str:
     """Python source of a NumPy-only module with ``forward``, ``loss`` and ``loss_and_grad``
-    (any size; the equations are checked at a small instance, or taken from ``results``)."""
+    (any size; the equations are checked at a small instance, or taken from ``results``).
+    ``form``: "loop", "unrolled" or "checkpointed" (``every``: its checkpoint interval)."""
     from .backends.numpy.emitter import emit_numpy as _emit
     check_spec(spec)
     _check_type("form", form, (str,), "'loop' or 'unrolled'")
     _check_type("command", command, (str, type(None)), "a str or None")
     model = get_model(spec.model)
     return _emit(model, spec, equations_for_code(spec, results), form, command,
-                 catalogue=model.catalogue)
+                 catalogue=model.catalogue, every=every)
 
 
 def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | None = None,

@@ -303,3 +303,39 @@ LOSSES: dict[str, Loss] = {
                                           * Apply("log", sp.OneMatrix(*y.shape) - yhat))),
     )
 }
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """How the per-step losses L(t) of every sequence make the loss L. The derivation (and
+    every BPTT equation) is of the sum, the note's L; another reduction divides L and every
+    gradient by ``count``. ``latex(lo)`` is L's definition (steps lo..tau), ``sentence`` the
+    document's words before it, ``text`` the code's comment."""
+
+    name: str
+    latex: Callable[[str], str]
+    sentence: str
+    text: str
+    summary: str
+    #: the divisor as code, from ``steps`` (the number of loss steps) and ``batch``
+    count: str | None = None
+
+
+REDUCTIONS: dict[str, Reduction] = {
+    r.name: r
+    for r in (
+        Reduction("sum", lambda lo: rf"\sum_{{t={lo}}}^{{\tau}} L^{{(t)}}",
+                  "The loss is the sum of the per-step losses:",
+                  "L = sum_t L(t), summed over the batch",
+                  "the sum over steps and sequences (the note's L, the default)"),
+        Reduction("mean", lambda lo: (r"\frac{1}{\tau B} \sum_{t=1}^{\tau} \sum_{b=1}^{B} "
+                                      r"L^{(t)}_{b}" if lo == "1" else
+                                      r"\frac{1}{B} \sum_{b=1}^{B} L^{(\tau)}_{b}"),
+                  "The loss is the mean of the per-step losses over the steps and the $B$ "
+                  "sequences of a batch; each gradient below is that of the sum "
+                  "(one sequence, $B = 1$), and the mean's is it divided by the same count:",
+                  "L = mean of L(t) over the steps and the batch",
+                  "the mean over steps and sequences (the sum divided by their count)",
+                  "steps * batch"),
+    )
+}

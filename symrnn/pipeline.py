@@ -83,6 +83,14 @@ def require_certifiable(spec: RNNSpec) -> None:
                          "n_out >= 2, or the mse or bce loss")
 
 
+def capped_instance(spec: RNNSpec) -> RNNSpec:
+    """``spec`` with each size capped at ``LIMITS``: the instance exact checks run at (the
+    spec itself when it is within)."""
+    import dataclasses
+    return dataclasses.replace(spec, **{k: min(getattr(spec, k), LIMITS[k])
+                                        for k in ("n_in", "n_hidden", "n_out")})
+
+
 def require_instance(spec: RNNSpec) -> None:
     """Exact element-level checks run at the spec's sizes; refuse sizes beyond ``LIMITS``."""
     over = spec.exceeds_instance_limits()
@@ -267,8 +275,9 @@ class Plan:
 
 
 def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: bool,
-         analysis: bool = False, code: bool = True) -> Plan:
-    """The output paths, each checked writable; ``OutputError`` (one line) otherwise."""
+         analysis: bool = False, code: bool = True, doc_spec: RNNSpec | None = None) -> Plan:
+    """The output paths, each checked writable; ``OutputError`` (one line) otherwise.
+    ``doc_spec``: the instance the documents and certificate are of (default ``spec``)."""
     from .analysis import GRAPHICS
     from .backends.numpy.emitter import module_filename
     out = Path(out)
@@ -281,7 +290,7 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
     if not probe.is_dir():
         raise OutputError(f"cannot create folder {out}: {probe} is a file")
     modules = {form: out / module_filename(spec, form) for form in forms} if code else {}
-    stem = doc_stem(spec)
+    stem = doc_stem(doc_spec or spec)
     p = Plan(modules, out / f"{stem}.tex", out / f"{stem}.md",
              out / f"{stem}.pdf" if pdf else None, out / f"{stem}_certificate.json",
              out / GRAPHICS if analysis else None)
@@ -314,14 +323,23 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
         result.notes.append("pdf skipped (--no-pdf)")
     model = get_model(spec.model)
     code = not (ACTIVATIONS[spec.activation].symbolic_only and model.uses_activation)
-    p = plan(spec, out, forms, want_pdf, force, analysis, code)
+    # exact instance checks are capped in size; the modules are written at the spec's sizes
+    inst = capped_instance(spec)
+    if inst != spec:
+        result.notes.append(
+            f"certificate, documents and numeric checks at the instance n_in={inst.n_in}, "
+            f"n_hidden={inst.n_hidden}, n_out={inst.n_out}: exact instance checks are capped at "
+            f"{LIMITS['n_hidden']} ({', '.join(spec.exceeds_instance_limits())}); the general "
+            f"proofs and the matrix equations hold for every size, and the NumPy modules are "
+            f"written at the sizes asked for")
+    p = plan(spec, out, forms, want_pdf, force, analysis, code, doc_spec=inst)
 
     def write(path: Path, data, what: str) -> None:
         write_atomic(path, data, force)
         size = len(data.encode("utf-8") if isinstance(data, str) else data)
         result.files.append(FileRecord(str(path), what, size))
 
-    res = analyse(spec, tick=tick)
+    res = analyse(inst, tick=tick)
     result.timings.update(res.timings)
     result.certificate = res.certificate
 
@@ -350,9 +368,9 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
         graphics = p.graphics.name if p.graphics else None
         # each header names the command that rewrites that very file (--out included)
         tex = document(res, "tex", standalone=True, analysis=flow, graphics=graphics,
-                       command=latex_command(spec, "tex", True, str(p.tex), analysis=analysis))
+                       command=latex_command(inst, "tex", True, str(p.tex), analysis=analysis))
         md = document(res, "md", analysis=flow, graphics=graphics,
-                      command=latex_command(spec, "md", False, str(p.md), analysis=analysis))
+                      command=latex_command(inst, "md", False, str(p.md), analysis=analysis))
     pdf_bytes = None
     if p.pdf is not None:
         with _stage(result.timings, "pdf", tick):
@@ -378,7 +396,16 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
             oracle = DerivationOracle(res.graph, res.derivation)
             for form in modules:
                 tick(f"check: {form}")
-                result.checks.extend(check_module(p.modules[form], res.graph, oracle, seed))
+                if inst == spec:
+                    result.checks.extend(check_module(p.modules[form], res.graph, oracle, seed))
+                    continue
+                # the same code at the instance's sizes (it differs only in the constants)
+                import tempfile
+                with tempfile.TemporaryDirectory(prefix="symrnn-check-") as tmp:
+                    path = Path(tmp) / p.modules[form].name
+                    path.write_text(emit_numpy(model, inst, equations, form,
+                                               catalogue=model.catalogue), encoding="utf-8")
+                    result.checks.extend(check_module(path, res.graph, oracle, seed))
     return result
 
 

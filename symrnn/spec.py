@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .functions import ACTIVATIONS, LOSSES
+from .functions import ACTIVATIONS, LOSSES, REDUCTIONS
 from .models import DEFAULT, get_model
 
 H0_KINDS = ("zeros", "symbol")
@@ -47,13 +47,17 @@ class RNNSpec:
     h0: str = "symbol"
     labels: tuple[int, ...] | None = field(default=None)
     model: str = DEFAULT
+    #: how the per-step losses make L: "sum" (the note's L) or "mean" (over steps and batch);
+    #: the derivation is of the sum, code and documents scale it (``functions.REDUCTIONS``)
+    reduction: str = "sum"
 
     def __post_init__(self) -> None:
         get_model(self.model)
         check_int("tau", self.tau, 1, LIMITS["tau"])
         for name in ("n_in", "n_hidden", "n_out"):
             check_int(name, getattr(self, name), 1, CODE_LIMIT)
-        for name, table in (("activation", ACTIVATIONS), ("loss", LOSSES)):
+        for name, table in (("activation", ACTIVATIONS), ("loss", LOSSES),
+                            ("reduction", REDUCTIONS)):
             value = getattr(self, name)
             if not isinstance(value, str) or value not in table:
                 raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
@@ -93,4 +97,5 @@ class RNNSpec:
         head = "" if self.model == DEFAULT else f"model={self.model}, "
         return (f"{head}tau={self.tau}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
                 f"n_out={self.n_out}, activation={self.activation}, loss={self.loss}, "
-                f"h0={self.h0}")
+                f"h0={self.h0}" + ("" if self.reduction == "sum" else
+                                   f", reduction={self.reduction}"))

@@ -11,7 +11,8 @@ from ..backends.numpy.emitter import FORMS, codegen_command, module_filename
 from ..functions import ACTIVATIONS
 from ..io import check_writable, write_atomic
 from ..models import get_model
-from .options import UsageError, add_spec_options, is_folder_text, output_path, spec_from_args
+from .options import (UsageError, add_spec_options, is_folder_text, output_path, spec_from_args,
+                      whole)
 
 
 def register(subparsers) -> None:
@@ -22,11 +23,18 @@ def register(subparsers) -> None:
                     "the unrolled form is straight-line code for --tau.",
         epilog="examples:\n"
                "  symrnn codegen --form loop --out generated\n"
-               "  symrnn codegen --form unrolled --tau 5 --activation relu > rnn.py",
+               "  symrnn codegen --form unrolled --tau 5 --activation relu > rnn.py\n"
+               "  symrnn codegen --inputs 65 --hidden 100 --outputs 65 --reduction mean --out .\n"
+               "  symrnn codegen --form checkpointed --checkpoint-every 100 --out .",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p, code_sizes=True)
     p.add_argument("--form", choices=FORMS, default="loop",
-                   help="loop (any tau, read from the input) or unrolled (exactly --tau steps)")
+                   help="loop (any tau, read from the input), unrolled (exactly --tau steps) or "
+                        "checkpointed (any tau; keeps the states every k steps and recomputes "
+                        "each segment in the backward pass: memory O(sqrt(tau)))")
+    p.add_argument("--checkpoint-every", metavar="K", type=whole("--checkpoint-every", 1),
+                   help="with --form checkpointed: segments of K steps (default: about "
+                        "sqrt(tau), chosen per call)")
     p.add_argument("--out", metavar="DIR|FILE.py", type=output_path("--out"),
                    help="folder to write the module to (named after the options, e.g. "
                         "rnn_loop.py), or the module's file name ending in .py (default: print "
@@ -36,13 +44,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def target(out: str, spec, form: str) -> Path:
+def target(out: str, spec, form: str, every: int | None = None) -> Path:
     """``--out``: a name ending in .py is the module file; anything else (an existing folder,
     a trailing slash) is the folder the module goes into."""
     path = Path(out)
     if not is_folder_text(out) and path.suffix.lower() == ".py" and not path.is_dir():
         return path
-    return path / module_filename(spec, form)
+    return path / module_filename(spec, form, every)
 
 
 def run(args) -> int:
@@ -51,12 +59,18 @@ def run(args) -> int:
         raise UsageError(f"codegen needs a concrete activation: {spec.activation} is a generic, "
                          f"undefined function with no numeric value; use --activation tanh "
                          f"(or sigmoid, relu, identity)")
+    every = args.checkpoint_every
+    if every is not None and args.form != "checkpointed":
+        raise UsageError(f"--checkpoint-every is for --form checkpointed (got --form "
+                         f"{args.form}); add --form checkpointed or drop it")
     if args.out is None:
-        sys.stdout.write(emit_numpy(spec, args.form, command=codegen_command(spec, args.form)))
+        sys.stdout.write(emit_numpy(spec, args.form, every=every,
+                                    command=codegen_command(spec, args.form, every=every)))
         return 0
-    path = target(args.out, spec, args.form)
+    path = target(args.out, spec, args.form, every)
     check_writable(path, args.force)  # before the work: a refusal costs nothing
-    text = emit_numpy(spec, args.form, command=codegen_command(spec, args.form, args.out))
+    text = emit_numpy(spec, args.form, every=every,
+                      command=codegen_command(spec, args.form, args.out, every))
     write_atomic(path, text, args.force)
     print(f"wrote {path}")
     return 0

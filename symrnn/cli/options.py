@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from ..functions import ACTIVATIONS, LOSSES
+from ..functions import ACTIVATIONS, LOSSES, REDUCTIONS
 from ..models import DEFAULT, MODELS
 from ..spec import CODE_LIMIT, LIMITS, RNNSpec, check_int
 
@@ -96,11 +96,16 @@ def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3,
                    help="phi in h(t) = phi(a(t)) (default tanh, as in the note)")
     p.add_argument("--loss", choices=list(LOSSES), default="softmax-ce",
                    help="per-step loss (default softmax-ce, as in the note)")
+    p.add_argument("--reduction", choices=list(REDUCTIONS), default="sum",
+                   help="L from the per-step losses: sum (default, the note's L) or mean over "
+                        "the steps and the sequences of a batch (the gradients are scaled "
+                        "with it)")
 
 
 def spec_from_args(args: argparse.Namespace) -> RNNSpec:
     return RNNSpec(tau=args.tau, n_in=args.inputs, n_hidden=args.hidden, n_out=args.outputs,
-                   activation=args.activation, loss=args.loss, model=args.model)
+                   activation=args.activation, loss=args.loss, model=args.model,
+                   reduction=args.reduction)
 
 
 def require_document_spec(spec: RNNSpec) -> None:

@@ -27,7 +27,7 @@ def register(sub) -> None:
                "  symrnn run --form loop --no-pdf     # one module, no PDF\n"
                "  symrnn run --json > summary.json    # the summary as JSON",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_spec_options(p)
+    add_spec_options(p, code_sizes=True)
     p.add_argument("--out", metavar="DIR", type=output_path("--out"), default="symrnn-out",
                    help="folder for every file (default: symrnn-out, created if missing)")
     p.add_argument("--form", choices=(*FORMS, "both"), default="both",

@@ -29,7 +29,8 @@ def latex_command(spec, fmt: str = "tex", standalone: bool = False, out: str | N
     default = RNNSpec()
     for name, flag in (("model", "--model"), ("tau", "--tau"), ("n_in", "--inputs"),
                        ("n_hidden", "--hidden"), ("n_out", "--outputs"),
-                       ("activation", "--activation"), ("loss", "--loss")):
+                       ("activation", "--activation"), ("loss", "--loss"),
+                       ("reduction", "--reduction")):
         if getattr(spec, name) != getattr(default, name):
             words += [flag, str(getattr(spec, name))]
     if fmt != "tex" and (out is None or not out.endswith("." + fmt)):

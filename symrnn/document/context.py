@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..functions import ACTIVATIONS, LOSSES
+from ..functions import ACTIVATIONS, LOSSES, REDUCTIONS
 from ..io import MARKER
 from ..naming import T, At, Grad
 from .layout import (HALF_BUDGET, MAX_CHAIN, MAX_WRITTEN, Display, Row, aligned, break_terms,
@@ -212,7 +212,8 @@ def context(results, fmt: str = "tex") -> dict:
     forward = Display(rows)
     per_step_lhs, per_step_rhs = check_math(loss.loss_latex, "loss").split(" = ", 1)
     lo = "1" if model.loss_when == "all" else r"\tau"
-    loss_display = Display([Row("L", [rf"\sum_{{t={lo}}}^{{\tau}} L^{{(t)}}"]),
+    reduction = REDUCTIONS[spec.reduction]
+    loss_display = Display([Row("L", [reduction.latex(lo)]),
                             Row(per_step_lhs, [per_step_rhs])])
     initial = [(q, side) for q, side in model.initial_values()]
     initial_tex = [node_latex(q.name, 0 if side == "start" else sp.Symbol("tau") + 1)
@@ -307,6 +308,7 @@ def context(results, fmt: str = "tex") -> dict:
         "reference": esc(model.reference),
         "describe": esc(model.describe),
         "spec_text": esc(spec.describe()),
+        "loss_sentence": REDUCTIONS[spec.reduction].sentence,
         "activation": esc(act.summary) if model.uses_activation else None,
         "loss": esc(loss.summary),
         "h0_zero": spec.h0 == "zeros",

@@ -8,7 +8,8 @@ from symrnn import RNNSpec, to_latex
 from symrnn.document import LatexError, compile_log_problems, compile_pdf
 
 
-COMPILED = {"tau1": RNNSpec(tau=1), "tau3": RNNSpec(tau=3), "tau8": RNNSpec(tau=8),
+COMPILED = {"tau1": RNNSpec(tau=1), "tau1-mean": RNNSpec(tau=1, reduction="mean"),
+            "tau3": RNNSpec(tau=3), "tau8": RNNSpec(tau=8),
             "relu-mse-refuted": RNNSpec(tau=3, activation="relu", loss="mse"),
             "output-recurrence": RNNSpec(model="output-recurrence")}
 

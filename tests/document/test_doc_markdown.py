@@ -20,6 +20,7 @@ SPECS = {"default": RNNSpec(), "tau1": RNNSpec(tau=1), "tau20": RNNSpec(tau=20),
          "relu-mse": RNNSpec(tau=3, activation="relu", loss="mse"),
          "phi-mse": RNNSpec(tau=2, activation="phi", loss="mse", h0="zeros"),
          "output-recurrence": RNNSpec(model="output-recurrence"),
+         "mean": RNNSpec(tau=2, reduction="mean"),
          "output-recurrence-phi-mse": RNNSpec(tau=2, model="output-recurrence", activation="phi",
                                               loss="mse", h0="zeros")}
 

@@ -322,9 +322,11 @@ def test_module_constants(model):
     assert m.INITIAL == {INIT[model]: n_init}
     W_shape = (4, 4) if model == "rnn" else (4, 3)
     assert m.PARAM_SHAPES == {"U": (4, 3), "W": W_shape, "V": (3, 4), "b": (4,), "c": (3,)}
-    for f in (m.forward, m.loss, m.loss_and_grad):
-        assert f.__code__.co_varnames[f.__code__.co_argcount - 1] == INIT[model]
-        assert f.__defaults__ == (None,)
+    for f, options in ((m.forward, {"validate": True}), (m.loss, {"validate": True}),
+                       (m.loss_and_grad, {"return_state": False, "validate": True})):
+        names = f.__code__.co_varnames[:f.__code__.co_argcount]
+        assert names[-len(options) - 1:] == (INIT[model], *options)
+        assert f.__defaults__ == (None, *options.values())
     unrolled = module(model, 3, 4, 3, "tanh", "softmax-ce", "unrolled")
     assert unrolled.TAU == 3 and not hasattr(m, "TAU")
 
@@ -446,7 +448,8 @@ def test_phi_is_refused_with_a_suggestion(model, capsys):
 
 
 def test_bad_form_and_spec_are_refused():
-    with pytest.raises(ValueError, match="form must be one of loop, unrolled, got 'rolled'"):
+    with pytest.raises(ValueError,
+                       match="form must be one of loop, unrolled, checkpointed, got 'rolled'"):
         emit_numpy(RNNSpec(), "rolled")
     with pytest.raises(TypeError, match="spec must be an RNNSpec"):
         emit_numpy({"tau": 3}, "loop")
@@ -455,7 +458,7 @@ def test_bad_form_and_spec_are_refused():
 # ---------------------------------------------------------------- the emitted source
 
 @pytest.mark.parametrize("act, loss", COMBOS)
-@pytest.mark.parametrize("form", ["loop", "unrolled"])
+@pytest.mark.parametrize("form", ["loop", "unrolled", "checkpointed"])
 @pytest.mark.parametrize("model", MODELS)
 def test_source_is_numpy_only_and_formatted(model, form, act, loss):
     src = module(model, 3, 4, 3, act, loss, form).SOURCE

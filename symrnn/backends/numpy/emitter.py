@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ...functions import ACTIVATIONS, FUNCTIONS, LOSSES
+from ...functions import ACTIVATIONS, FUNCTIONS, LOSSES, REDUCTIONS
 from ...models.base import DIMS, Model, steps_of
 from ...naming import TAU, T, At, Grad, StepSum, values_read
 from ...functions import Apply
@@ -36,8 +36,8 @@ from ...text import equation_text, math_text, step_text
 from ..schedule import Block, Piece, key, schedule
 from .printer import ordered_terms, print_batched, print_into
 
-FORMS = ("loop", "unrolled")
-TEMPLATES = {"loop": "numpy/module.py.jinja", "unrolled": "numpy/module.py.jinja"}
+FORMS = ("loop", "unrolled", "checkpointed")
+TEMPLATES = {form: "numpy/module.py.jinja" for form in FORMS}
 SIZE_CODE = {d.name: f"N_{d.name[2:].upper()}" for d in DIMS}  # n_hidden -> N_HIDDEN
 
 
@@ -141,6 +141,11 @@ class _Emitter:
         self.model_eqs = self.model.with_activation(self.spec.activation)
         self.class_target = self.loss.target == "class"
         self.size = {d.symbol: SIZE_CODE[d.name] for d in DIMS}
+        # checkpointed: the gradient that reaches each state q(tau) from the steps after the
+        # segment (d<q>_end, None for the last segment) is added where grad_q(tau) is formed
+        self.carried = {q.name for q, side in self.model.initial_values() if side == "start"} \
+            if self.form == "checkpointed" else set()
+        self.injected: set[str] = set()
 
     # ---------------------------------------------------------------- storage
 
@@ -358,6 +363,12 @@ class _Emitter:
             shown = None if step is None else at
             comments = self.backward_comment(piece, shown) if grad else \
                 (self.forward_comment(piece, shown),)
+            if grad and piece.target in self.carried and step is not None and \
+                    key(step) == key(TAU):
+                end = f"d{piece.target}_end"
+                lines += [f"if {end} is not None:", f"    {target} += {end}"]
+                comments += (f"plus {end}, the gradient from the steps after this segment",)
+                self.injected.add(piece.target)
             if not lines:
                 out.append(Stmt("", comments + ("(already in place: nothing to add at this "
                                                 "step)",)))
@@ -383,7 +394,7 @@ class _Emitter:
                 for s in steps:
                     s_code = _code(s, self.tau_value)
                     out.append(Stmt("", (f"step t = {s_code}",)))
-                    out += self.step_body(seg, grad, s if self.form == "loop"
+                    out += self.step_body(seg, grad, s if self.form != "unrolled"
                                           else sp.sympify(s).subs(TAU, self.spec.tau))
                 continue
             lo, hi = _code(seg.lo, self.tau_value), _code(seg.hi, self.tau_value)
@@ -458,6 +469,11 @@ class _Emitter:
                           ("contiguous and aligned, for the GEMM of every step",))
                      for name in b_loop]
         backward = self.blocks(bblocks, grad=True)
+        missing = self.carried - self.injected
+        if missing:
+            raise ValueError(f"form checkpointed: the gradient of {', '.join(sorted(missing))} "
+                             f"at step tau is not formed in a step of its own, so the gradient "
+                             f"from a later segment has nowhere to enter; use --form loop")
         grads = []
         for e in self.equations:
             if not e.is_param:
@@ -517,21 +533,24 @@ def _all_code(stmts) -> list[str]:
 
 # ---------------------------------------------------------------- public entry points
 
-def module_filename(spec, form: str) -> str:
-    """``rnn_loop.py`` or ``rnn_unrolled_tau<N>.py``, plus the non-default choices."""
+def module_filename(spec, form: str, every: int | None = None) -> str:
+    """``rnn_loop.py``, ``rnn_checkpointed[_k<K>].py`` or ``rnn_unrolled_tau<N>.py``, plus the
+    non-default choices."""
     from ...spec import RNNSpec
     parts = [spec.model.replace("-", "_"), form] + ([f"tau{spec.tau}"] if form == "unrolled" else [])
+    if form == "checkpointed" and every is not None:
+        parts.append(f"k{every}")
     default = RNNSpec()
     for name, flag in (("n_in", "in"), ("n_hidden", "h"), ("n_out", "out")):
         if getattr(spec, name) != getattr(default, name):
             parts.append(f"{flag}{getattr(spec, name)}")
-    for name in ("activation", "loss"):
+    for name in ("activation", "loss", "reduction"):
         if getattr(spec, name) != getattr(default, name):
             parts.append(getattr(spec, name).replace("-", "_"))
     return "_".join(parts) + ".py"
 
 
-def codegen_command(spec, form: str, out: str | None = None) -> str:
+def codegen_command(spec, form: str, out: str | None = None, every: int | None = None) -> str:
     """The CLI command that writes this module (only options that differ from the defaults),
     shell-quoted."""
     from ...spec import RNNSpec
@@ -542,8 +561,11 @@ def codegen_command(spec, form: str, out: str | None = None) -> str:
     words += ["--form", form]
     if form == "unrolled":
         words += ["--tau", str(spec.tau)]
+    if form == "checkpointed" and every is not None:
+        words += ["--checkpoint-every", str(every)]
     for name, flag in (("n_in", "--inputs"), ("n_hidden", "--hidden"), ("n_out", "--outputs"),
-                       ("activation", "--activation"), ("loss", "--loss")):
+                       ("activation", "--activation"), ("loss", "--loss"),
+                       ("reduction", "--reduction")):
         if getattr(spec, name) != getattr(default, name):
             words += [flag, str(getattr(spec, name))]
     if out is not None:
@@ -552,13 +574,29 @@ def codegen_command(spec, form: str, out: str | None = None) -> str:
 
 
 def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
-               command: str | None = None, catalogue: tuple = ()) -> str:
+               command: str | None = None, catalogue: tuple = (),
+               every: int | None = None) -> str:
     """Python source of a NumPy-only module with ``forward``, ``loss`` and ``loss_and_grad``
-    for ``model`` (the sizes, activation and loss of ``spec``), from its checked matrix
-    ``equations``. ``form`` is "loop" (any tau) or "unrolled" (straight-line code for
-    ``spec.tau``). ``command`` is the regenerate line of the header."""
+    for ``model`` (the sizes, activation, loss and reduction of ``spec``), from its checked
+    matrix ``equations``. ``form`` is "loop" (any tau), "unrolled" (straight-line code for
+    ``spec.tau``) or "checkpointed" (any tau; the backward pass keeps the states only every
+    ``every`` steps, about sqrt(tau) when None, and recomputes each segment). ``command`` is
+    the regenerate line of the header."""
     if form not in FORMS:
         raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if every is not None:
+        from ...spec import check_int
+        check_int("every", every, 1)
+        if form != "checkpointed":
+            raise ValueError(f"every: the checkpoint interval is for form checkpointed, "
+                             f"got form {form!r}")
+    if form == "checkpointed":
+        if model.loss_when != "all":
+            raise ValueError(f"form checkpointed needs a loss at every step; model {model.name} "
+                             f"has its loss at {model.loss_when}; use --form loop")
+        if any(side == "end" for _q, side in model.initial_values()):
+            raise ValueError(f"form checkpointed carries states forward in time; model "
+                             f"{model.name} also reads values after tau; use --form loop")
     if ACTIVATIONS[spec.activation].symbolic_only and model.uses_activation:
         raise ValueError(f"codegen needs a concrete activation: {spec.activation} is a generic, "
                          f"undefined function with no numeric value; use --activation tanh "
@@ -577,9 +615,13 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
     hidden = [q for q in m.quantities if q.role == "node" and any(
         a.name == q.name for a in m.equation(m.output).rhs.atoms(At))] if m.output in [
         eq.target for eq in m.equations] else []
+    reduction = REDUCTIONS[spec.reduction]
+    carried = [(q, name) for q, side, name in init if side == "start"]
     return render(TEMPLATES[form], **{
         "m": m, "spec": spec, "form": form, "loss": loss, "command": python_comment(
-        command or codegen_command(spec, form)), "template": TEMPLATES[form],
+        command or codegen_command(spec, form, every=every)), "template": TEMPLATES[form],
+        "reduction": reduction, "every": every, "carried": carried,
+        "loss_steps": "p.tau" if m.loss_when == "all" else "1",
         "class_target": loss.target == "class", "bounded_target": spec.loss == "bce",
         "params": m.params, "size_code": SIZE_CODE, "dims": DIMS, "wrap": wrap,
         "param_docs": [f"{p.name} ({p.rows.name}, {p.cols.name})" if p.cols else
