@@ -25,7 +25,7 @@ from .functions import LOSSES
 from .io import MARKER, OutputError, check_writable, write_atomic
 from .models import get_model
 from .models.base import Model
-from .spec import LIMITS, RNNSpec
+from .spec import INSTANCE_SIZE, LIMITS, RNNSpec
 
 FORMS = ("loop", "unrolled")
 STAGES = ("unroll", "derive", "equations", "certify", "codegen", "analysis", "latex", "pdf",
@@ -84,11 +84,12 @@ def require_certifiable(spec: RNNSpec) -> None:
 
 
 def capped_instance(spec: RNNSpec) -> RNNSpec:
-    """``spec`` with each size capped at ``LIMITS``: the instance exact checks run at (the
-    spec itself when it is within)."""
-    import dataclasses
-    return dataclasses.replace(spec, **{k: min(getattr(spec, k), LIMITS[k])
-                                        for k in ("n_in", "n_hidden", "n_out")})
+    """The instance exact checks run at: the spec itself when its sizes are within ``LIMITS``,
+    else each size capped at ``INSTANCE_SIZE`` (exact checks at 16 take minutes; the general
+    proofs and the matrix equations hold for every size)."""
+    if not spec.exceeds_instance_limits():
+        return spec
+    return instance_spec(spec, None, INSTANCE_SIZE)
 
 
 def require_instance(spec: RNNSpec) -> None:
@@ -328,8 +329,9 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
     if inst != spec:
         result.notes.append(
             f"certificate, documents and numeric checks at the instance n_in={inst.n_in}, "
-            f"n_hidden={inst.n_hidden}, n_out={inst.n_out}: exact instance checks are capped at "
-            f"{LIMITS['n_hidden']} ({', '.join(spec.exceeds_instance_limits())}); the general "
+            f"n_hidden={inst.n_hidden}, n_out={inst.n_out}: exact instance checks take sizes up "
+            f"to {LIMITS['n_hidden']} ({', '.join(spec.exceeds_instance_limits())}), so they "
+            f"run at {INSTANCE_SIZE}; the general "
             f"proofs and the matrix equations hold for every size, and the NumPy modules are "
             f"written at the sizes asked for")
     p = plan(spec, out, forms, want_pdf, force, analysis, code, doc_spec=inst)

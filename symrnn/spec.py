@@ -11,6 +11,10 @@ H0_KINDS = ("zeros", "symbol")
 #: Exact instance checks (element level) grow with the sizes and tau; the instance a run
 #: checks at is capped by these (the matrix equations and the code hold for every size).
 LIMITS = {"tau": 1024, "n_in": 16, "n_hidden": 16, "n_out": 16}
+#: The sizes an instance cross-check runs at when the spec's are beyond ``LIMITS`` (or when
+#: ``verify`` caps them): the general proofs hold for every size, and 4 (at least 2) keeps
+#: every verdict's size class.
+INSTANCE_SIZE = 4
 #: Sizes for generated code, which certifies nothing itself.
 CODE_LIMIT = 100_000
 

@@ -7,14 +7,13 @@ from dataclasses import asdict
 
 from ..api import certify
 from ..progress import progress_for
+from ..spec import INSTANCE_SIZE
 from .options import add_spec_options, print_json, require_document_spec, spec_from_args, whole
 from .table import print_table
 
 #: The instance cross-check runs at most at this tau by default (the general proofs do not
 #: depend on tau).
 INSTANCE_TAU = 16
-#: ... and at most at these sizes (the note's are 3/4/3).
-INSTANCE_SIZE = 4
 
 
 def register(sub) -> None:

@@ -14,12 +14,13 @@ def test_run_above_the_instance_cap_writes_full_size_modules(tmp_path, capsys):
     assert main(["run", "--tau", "1", "--inputs", "17", "--hidden", "2", "--outputs", "2",
                  "--no-pdf", "--form", "loop", "--quiet", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "note         certificate, documents and numeric checks at the instance n_in=16, " \
-           "n_hidden=2, n_out=2: exact instance checks are capped at 16 (n_in = 17 > 16)" in text
+    assert "note         certificate, documents and numeric checks at the instance n_in=4, " \
+           "n_hidden=2, n_out=2: exact instance checks take sizes up to 16 (n_in = 17 > 16), " \
+           "so they run at 4" in text
     assert "result       OK" in text
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["bptt_tau1_in16_h2_out2.md", "bptt_tau1_in16_h2_out2.tex",
-                     "bptt_tau1_in16_h2_out2_certificate.json", "rnn_loop_in17_h2_out2.py"]
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == ["bptt_tau1_in4_h2_out2.md", "bptt_tau1_in4_h2_out2.tex",
+                     "bptt_tau1_in4_h2_out2_certificate.json", "rnn_loop_in17_h2_out2.py"]
     module = out / "rnn_loop_in17_h2_out2.py"
     source = module.read_text()
     assert "N_IN = 17\n" in source
