@@ -186,7 +186,7 @@ def unroll(model: Model, spec) -> Graph:
             values[(target.name, t)] = column(target.name, t, size(target))
 
     def equation_at(t: int, eq) -> None:
-        rhs = explicit(eq.rhs.xreplace({T: t, TAU: tau}), lookup)
+        rhs = explicit(eq.rhs.xreplace({T: t, TAU: tau, **sizes}), lookup)
         col = column(eq.target.name, t, size(eq.target))
         values[(eq.target.name, t)] = col
         for s, v in zip(col, rhs):
