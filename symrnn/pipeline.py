@@ -234,10 +234,10 @@ def doc_stem(spec: RNNSpec) -> str:
     """``bptt_tau3`` (``bptt_<model>_tau3`` for another model), plus the non-default choices."""
     from .backends.numpy.emitter import module_filename
     name = module_filename(spec, "unrolled")[:-len(".py")]
-    head = spec.model.replace("-", "_") + "_unrolled_"
+    stem = spec.model_def.name.replace("-", "_")  # a cell file's model name, not its path
+    head = stem + "_unrolled_"
     rest = name[len(head):]
-    return "bptt_" + ("" if spec.model == RNNSpec().model else spec.model.replace("-", "_") + "_") \
-        + rest
+    return "bptt_" + ("" if spec.model == RNNSpec().model else stem + "_") + rest
 
 
 @dataclass

@@ -519,7 +519,7 @@ def _all_code(stmts) -> list[str]:
 def module_filename(spec, form: str) -> str:
     """``rnn_loop.py`` or ``rnn_unrolled_tau<N>.py``, plus the non-default choices."""
     from ...spec import RNNSpec
-    parts = [spec.model.replace("-", "_"), form] + ([f"tau{spec.tau}"] if form == "unrolled" else [])
+    parts = [spec.model_def.name.replace("-", "_"), form] + ([f"tau{spec.tau}"] if form == "unrolled" else [])
     default = RNNSpec()
     for name, flag in (("n_in", "in"), ("n_hidden", "h"), ("n_out", "out")):
         if getattr(spec, name) != getattr(default, name):
@@ -594,10 +594,30 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
         "row": lambda a, s: _code(sp.sympify(s) - a.lo, em.tau_value),
         "rowslice": lambda a, lo, hi: L_slice(a, lo, hi, em.tau_value),
         "out_arr": out_arr, "loss_lo": llo, "loss_hi": lhi,
+        "loss_target": _target_rows(llo, lhi, em.tau_value),
+        "loss_sum": "L = sum_t L(t)" if llo != lhi else f"L = L({_code(llo)})",
         "copy_o": yhat_needed_o, "hidden": hidden, "arr": L.arrays,
         "equations_text": [equation_text(eq.target.now, eq.rhs) for eq in em.model_eqs],
         "tau": spec.tau, "T": T, "TAU": TAU,
     })
+
+
+def _target_rows(lo, hi, tau_value) -> str:
+    """``p.target`` restricted to the loss's steps lo..hi (rows 1..tau, indexed from 0): the
+    whole array, or a slice counted from the end when the steps are tau-relative (the loop
+    form has no tau outside its functions)."""
+    lo, hi = sp.sympify(lo), sp.sympify(hi)
+    if lo == 1 and hi == TAU:
+        return "p.target"
+    if tau_value is not None:
+        lo, hi = lo.subs(TAU, tau_value), hi.subs(TAU, tau_value)
+    start, stop = sp.expand(lo - 1), sp.expand(hi)
+    if start.has(TAU) or stop.has(TAU):
+        start, stop = sp.expand(start - TAU), sp.expand(stop - TAU)
+        if start.has(TAU) or stop.has(TAU):
+            raise NotImplementedError(f"loss steps {lo}..{hi} mix fixed and tau-relative steps")
+    s, e = sp.sstr(start), "" if stop == 0 and (hi - TAU) == 0 else sp.sstr(stop)
+    return f"p.target[{s}:{e}]"
 
 
 def wrap(head: str, items: list[str], tail: str = "", indent: int = 4, width: int = 99) -> str:
