@@ -279,7 +279,8 @@ class _Reader:
             try:
                 tree = ast.parse(rhs.strip(), mode="eval")
             except SyntaxError as e:
-                self.fail(line, f"cannot parse {rhs.strip()!r}: {e.msg}; allowed: {ALLOWED_SYNTAX}")
+                shown = rhs.strip() if len(rhs.strip()) <= 40 else rhs.strip()[:37] + "..."
+                self.fail(line, f"cannot parse {shown!r}: {e.msg}; allowed: {ALLOWED_SYNTAX}")
             except (RecursionError, MemoryError):
                 self.fail(line, f"the expression is nested too deeply (at most {MAX_DEPTH} "
                                 f"levels)")
