@@ -238,6 +238,12 @@ class Model:
         return next(e for e in self.equations if e.target is q)
 
     @property
+    def reads_target(self) -> bool:
+        """An equation reads the target (teacher forcing: y(t-1) feeds the hidden layer);
+        the target is then an input of the forward pass, the zero vector before step 1."""
+        return any(m.name == self.target.name for e in self.equations for m in e.rhs.atoms(At))
+
+    @property
     def uses_activation(self) -> bool:
         return any(a.f == PHI for e in self.equations for a in e.rhs.atoms(Apply))
 

@@ -160,6 +160,16 @@ class _Emitter:
                 if src not in read_back and len(readers.get(src, [])) == 1 and \
                         src not in starts | ends:
                     self.alias[("q", src)] = ("q", eq.target.name)
+        self.tvec = None
+        if m.reads_target:  # the targets as vectors, zero rows before step 1 (y(0) = 0)
+            offsets = [sp.expand(a.step - T) for eq in self.model_eqs for a in eq.rhs.atoms(At)
+                       if a.name == m.target.name]
+            lo = 1 + min(min(offsets), 0)
+            if any(k > 0 for k in offsets):
+                raise NotImplementedError("an equation reads a later target y(t+k)")
+            self.tvec = _array_name(m.target.name + "v")
+            L.arrays[("q", m.target.name)] = Array(self.tvec, self.size[m.target.size.symbol],
+                                                   lo, TAU, f"{m.target.name}(t) as vectors")
         for x in m.inputs:
             L.arrays[("q", x.name)] = Array(_array_name(x.name), self.size[x.size.symbol], 1, TAU,
                                             f"{x.name}(t)")
@@ -224,7 +234,7 @@ class _Emitter:
         for p in self.model.params:
             names[p.symbol] = p.name
         for a in values_read(expr):
-            if a.name == self.model.target.name:
+            if a.name == self.model.target.name and not self.tvec:
                 names[a] = self._target_row(a.step)
             else:
                 names[a] = L.row(("q", a.name), a.step)
@@ -244,7 +254,7 @@ class _Emitter:
             names[p.symbol] = p.name
         for a in values_read(expr):
             k = sp.expand(a.step - T)
-            if a.name == self.model.target.name:
+            if a.name == self.model.target.name and not self.tvec:
                 names[a] = self._target_flat(lo + k, hi + k)
             else:
                 names[a] = L.flat(("q", a.name), lo + k, hi + k, _label(L.arrays[("q", a.name)].name, k))
@@ -263,7 +273,7 @@ class _Emitter:
         return f"ys{sel}.reshape(-1, N_OUT)"
 
     def onehot(self, names: dict) -> dict:
-        if not self.class_target:
+        if not self.class_target or self.tvec:  # dense target vectors: subtracted as arrays
             return {}
         return {a: code for a, code in names.items()
                 if isinstance(a, At) and a.name == self.model.target.name}
@@ -478,6 +488,7 @@ class _Emitter:
             "f_arrays": f_arrays, "b_arrays": b_arrays, "init": init,
             "loop_sizes_f": self._loop_sizes(fblocks, "q", prelude_f + forward),
             "loop_sizes_b": self._loop_sizes(bblocks, "g", prelude_b + backward),
+            "tvec": self.tvec,
         }
 
     def _arrays(self, kind: str, names: list[str]) -> list[Array]:
@@ -593,7 +604,8 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
         "rows": lambda a: _code(a.rows(), em.tau_value),
         "row": lambda a, s: _code(sp.sympify(s) - a.lo, em.tau_value),
         "rowslice": lambda a, lo, hi: L_slice(a, lo, hi, em.tau_value),
-        "out_arr": out_arr, "loss_lo": llo, "loss_hi": lhi,
+        "out_arr": out_arr, "loss_lo": llo, "loss_hi": lhi, "tvec": ctx["tvec"],
+        "tvec_pad": (_code(1 - L.arrays[("q", m.target.name)].lo) if ctx["tvec"] else None),
         "loss_target": _target_rows(llo, lhi, em.tau_value),
         "loss_sum": "L = sum_t L(t)" if llo != lhi else f"L = L({_code(llo)})",
         "copy_o": yhat_needed_o, "hidden": hidden, "arr": L.arrays,
