@@ -145,7 +145,7 @@ def lemma(spec: RNNSpec) -> dict:
     ``sympy.diff`` of the fully composed loss, exactly, on a small instance."""
     from .certificate.engine import LEMMA
     from .core.composed import matches_composed_diff
-    small = RNNSpec(tau=2, n_in=1, n_hidden=lemma_hidden(spec.model_def), n_out=2,
+    small = RNNSpec(tau=2, n_in=1, n_hidden=lemma_hidden(spec), n_out=2,
                     activation=spec.activation, loss=spec.loss, h0="symbol", model=spec.model)
     start = time.perf_counter()
     g = unroll(get_model(small.model), small)
@@ -157,13 +157,21 @@ def lemma(spec: RNNSpec) -> dict:
                             "seconds": round(time.perf_counter() - start, 3)}}
 
 
-def lemma_hidden(model: Model) -> int:
-    """n_hidden of the lemma's cross-check: 2, or 1 for a model with an elementwise product
-    (a gate times a state), whose composed loss grows far faster with the sizes (a minimal
-    gated unit takes minutes at n_hidden = 2, seconds at 1)."""
+#: The largest composed loss (SymPy operations, at tau 2 and n_hidden 2) the lemma's
+#: cross-check differentiates; a larger one is checked at n_hidden 1.
+LEMMA_OPS = 600
+
+
+def lemma_hidden(spec: RNNSpec) -> int:
+    """n_hidden of the lemma's cross-check: 2, or 1 when the composed loss at n_hidden 2 is
+    larger than ``LEMMA_OPS`` operations (its derivatives then take minutes: two stacked
+    layers with sigmoid and bce, a gate times a state), which n_hidden 1 keeps to seconds."""
     import sympy as sp
-    gated = any(e.rhs.atoms(sp.HadamardProduct) for e in model.equations)
-    return 1 if gated else 2
+    from .core.graph import compose
+    two = RNNSpec(tau=2, n_in=1, n_hidden=2, n_out=2, activation=spec.activation,
+                  loss=spec.loss, h0="symbol", model=spec.model)
+    g = unroll(get_model(two.model), two)
+    return 2 if sp.count_ops(compose(g, g.L)) <= LEMMA_OPS else 1
 
 
 #: Entries that cost the most at large tau go first, so two workers finish together.

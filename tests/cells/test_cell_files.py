@@ -141,3 +141,15 @@ def test_no_eval_on_user_text():
 def test_examples_parse(example):
     m = get_model(str(EXAMPLES / f"{example}.toml"))
     assert m.output.size.name == "n_out" and m.equations
+
+
+@pytest.mark.parametrize("example", ["elman", "mgu", pytest.param(
+    "peephole_lstm", marks=pytest.mark.slow)])
+def test_examples_run_end_to_end(example, tmp_path, capsys):
+    """``symrnn run --model examples/X.toml --quiet``: derivation, exact checks, code, documents
+    and the numeric checks of the code all pass (the peephole LSTM takes minutes: -m slow)."""
+    out = tmp_path / "out"
+    assert main(["run", "--model", str(EXAMPLES / f"{example}.toml"), "--quiet", "--no-pdf",
+                 "--out", str(out)]) == 0
+    stem = get_model(str(EXAMPLES / f"{example}.toml")).name.replace("-", "_")
+    assert (out / f"{stem}_loop.py").exists() and (out / f"bptt_{stem}_tau3.md").exists()
