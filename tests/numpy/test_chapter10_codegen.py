@@ -133,3 +133,20 @@ def test_single_output_has_one_loss_at_tau():
     assert m.loss(P, xs, y, **init) == m.loss(P, xs, y2, **init)
     assert m.loss(P, xs, y, **init) != m.loss(P, xs, np.roll(y, 1, axis=0), **init) or \
         np.array_equal(y[-1], np.roll(y, 1, axis=0)[-1])
+
+
+@pytest.mark.parametrize("model", NEW)
+def test_committed_modules_match_autograd(model):
+    """generated/<model>_loop.py (python -m symrnn.regenerate) on the CLI's default sizes."""
+    import importlib.util
+    path = EXAMPLES.parent / "generated" / f"{model.replace('-', '_')}_loop.py"
+    spec = importlib.util.spec_from_file_location(f"committed_{model.replace('-', '_')}", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    assert m.MODEL == model
+    P, xs, y, init = make_inputs(model, np.random.default_rng(0),
+                                 {"n_in": 3, "n_hidden": 4, "n_out": 3}, 5, 2, "softmax-ce")
+    L, g = m.loss_and_grad(P, xs, y, **init)
+    Lw, want = reference_grads(model, "tanh", "softmax-ce", P, xs, y, init)
+    assert rel_err(L, Lw) <= 1e-12
+    assert all(rel_err(g[k], want[k]) <= 1e-12 for k in want)
