@@ -233,7 +233,7 @@ class _Emitter:
         L, names = self.layout, {}
         for p in self.model.params:
             names[p.symbol] = p.name
-        for a in values_read(expr):
+        for a in sorted(values_read(expr), key=sp.default_sort_key):  # deterministic views
             if a.name == self.model.target.name and not self.tvec:
                 names[a] = self._target_row(a.step)
             else:
@@ -252,7 +252,7 @@ class _Emitter:
         L, names = self.layout, {}
         for p in self.model.params:
             names[p.symbol] = p.name
-        for a in values_read(expr):
+        for a in sorted(values_read(expr), key=sp.default_sort_key):  # deterministic views
             k = sp.expand(a.step - T)
             if a.name == self.model.target.name and not self.tvec:
                 names[a] = self._target_flat(lo + k, hi + k)
