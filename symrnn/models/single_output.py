@@ -7,6 +7,7 @@ The hidden recurrence is the note's; the output and the loss exist only at the l
 grad_h(t) L for t < tau comes from h(t+1) alone.
 """
 
+from ..certificate.note import CATALOGUE as NOTE
 from ..functions import Apply
 from .base import (N_HIDDEN, N_IN, N_OUT, PHI, Equation, Model, add, inp, node, param, state,
                    target)
@@ -37,4 +38,6 @@ MODEL = Model(
     output=o,
     target=y,
     loss_when="last",
+    # the book's printed recurrence, 10.8 and 10.9, holds at every step (10.10 only at tau)
+    catalogue=tuple(f for f in NOTE if f.id in ("fwd.10.8", "fwd.10.9")),
 )
