@@ -94,9 +94,13 @@ def test_checked_equations_for_every_activation_and_loss(model, activation, loss
     labels = [e.label for e in eqs]
     # a gradient for every parameter and every node, h(0) (o(0)) differentiated
     assert {f"grad_{p.name}" for p in m.params} <= set(labels)
-    assert {f"grad_{e.target.name}" for e in m.equations} <= set(labels)
+    # every node (o only at tau for single-output: its equation is grad_o(tau))
+    assert {f"grad_{e.target.name}" for e in m.equations} <= {l.split("(")[0] for l in labels}
     for q, side in m.initial_values():  # h(0), o(0), g(tau + 1), h1(0) and h2(0), ...
-        assert f"grad_{q.name}({'0' if side == 'start' else 'tau + 1'})" in labels
+        # its own equation, or the range of one (single-output: grad_h for 0 <= t < tau)
+        step = 0 if side == "start" else spec.tau + 1
+        assert any(e.about is q and e.steps is not None and step in e.steps.points(spec.tau)
+                   for e in eqs), (q.name, labels)
     assert all(check(e, d) for e in eqs)  # (checked_equations already did, exactly)
 
 
