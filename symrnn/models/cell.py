@@ -173,6 +173,10 @@ class _Reader:
         if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
             self.fail(self.line_of_key("name"), "name must be lower-case letters, digits and -, "
                                                 "starting with a letter (at most 40)")
+        from . import MODELS
+        if name in MODELS:
+            self.fail(self.line_of_key("name"), f"name {name!r} is a built-in model's (its "
+                                                f"files would be confused); choose another")
         title = self.text_field("title", name)
         reference = self.text_field("reference", "user cell")
         describe = self.text_field("describe", f"a cell read from {self.path.name}"

@@ -115,6 +115,7 @@ def test_the_line_is_the_files_line(tmp_path):
     (b'name = "c"\n[params]\nW = ["n_big", "n_in"]\n', "unknown size 'n_big'"),
     (b'name = "c"\n[params]\ntanh = ["n_hidden"]\n', "'tanh' is reserved"),
     (b'title = "a \\\\ b"\n', "title must be plain text"),
+    (b'name = "deep"\n', "name 'deep' is a built-in model's"),
 ])
 def test_hostile_files(tmp_path, capsys, content, message):
     p = tmp_path / "hostile.toml"
