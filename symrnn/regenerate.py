@@ -62,6 +62,8 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
         numpy_module(RNNSpec(), "loop"),
         numpy_module(RNNSpec(tau=3), "unrolled"),
         numpy_module(RNNSpec(model="output-recurrence"), "loop"),
+        *[numpy_module(RNNSpec(model=m), "loop")
+          for m in ("single-output", "teacher-forcing", "bidirectional", "deep")],
         doc(RNNSpec(), "tex"),
         doc(RNNSpec(), "md"),
         *[(f"generated/analysis/{name}", analysis[name]) for name in FILES],

@@ -17,7 +17,8 @@ from symrnn.naming import TAU, T, At
 from symrnn.functions import Apply
 
 ACTIVATION = {"tanh": anp.tanh, "sigmoid": lambda a: 1 / (1 + anp.exp(-a)),
-              "relu": lambda a: anp.where(a > 0, a, 0.0), "identity": lambda a: a}
+              "relu": lambda a: anp.where(a > 0, a, 0.0), "identity": lambda a: a,
+              "exp": anp.exp, "log": anp.log}
 
 
 def initial_names(model) -> list[tuple[str, str, str]]:
@@ -68,6 +69,15 @@ def reference_loss(model_name, activation, loss, P, xs, y, init):
     for t in range(1, tau + 1):
         for q in model.inputs:
             values[(q.name, t)] = xs[t - 1]
+    if model.reads_target:  # teacher forcing: y(t) as vectors, zero before step 1
+        n_out = sizes_of(P, model)["n_out"]
+        for t in range(-3, tau + 1):
+            if t < 1:
+                values[(model.target.name, t)] = np.zeros((xs.shape[1], n_out))
+            elif loss == "softmax-ce":
+                values[(model.target.name, t)] = (y[t - 1][:, None] == np.arange(n_out)) * 1.0
+            else:
+                values[(model.target.name, t)] = y[t - 1]
     eqs = model.with_activation(activation)
     lo_all = {eq.target.name: (1 if eq.when == "all" else tau) for eq in eqs}
     steps = range(1, tau + 1)
@@ -104,6 +114,16 @@ def reference_loss(model_name, activation, loss, P, xs, y, init):
             total = total + anp.sum(y[t - 1] * anp.logaddexp(0, -o)
                                     + (1 - y[t - 1]) * anp.logaddexp(0, o))
     return total
+
+
+def sizes_of(P, model) -> dict:
+    """n_in, n_hidden, n_out read from the parameters' shapes."""
+    out = {}
+    for p in model.params:
+        shape = np.shape(P[p.name])
+        for d, n in zip(p.dims, shape):
+            out[d.name] = n
+    return out
 
 
 def reference_grads(model_name, activation, loss, P, xs, y, init):

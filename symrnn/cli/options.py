@@ -82,8 +82,10 @@ def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3,
     sizes up to the code limit (nothing is checked at the instance)."""
     size_limit = CODE_LIMIT if code_sizes else LIMITS["n_hidden"]
     why = "" if code_sizes else _CERT_WHY
-    p.add_argument("--model", choices=list(MODELS), default=DEFAULT,
-                   help=f"the network (default {DEFAULT}, the note's; 'symrnn models' lists them)")
+    p.add_argument("--model", default=DEFAULT, metavar="NAME|CELL.toml",
+                   help=f"the network: {', '.join(MODELS)} (default {DEFAULT}, the note's; "
+                        f"'symrnn models' lists them), or the path of a cell file (.toml; see "
+                        f"examples/)")
     p.add_argument("--tau", type=whole("--tau", 1, LIMITS["tau"], _CERT_WHY), default=tau_default,
                    help=f"sequence length (default {tau_default})")
     p.add_argument("--inputs", type=whole("--inputs", 1, size_limit, why), default=3,

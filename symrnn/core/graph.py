@@ -159,7 +159,9 @@ def unroll(model: Model, spec) -> Graph:
         key = (m.name, int(m.step))
         if key not in values:  # an initial value (h(0), o(0), g(tau+1)), or an input
             q = model.quantity_of(m)
-            if q.role == "input" or spec.h0 == "symbol":
+            if q.role == "target":  # y(0) read by teacher forcing: no target before step 1
+                values[key] = sp.zeros(size(q), 1)
+            elif q.role == "input" or spec.h0 == "symbol":
                 values[key] = column(m.name, key[1], size(q))
                 if q.role != "input":
                     initial.extend(values[key])
@@ -186,7 +188,7 @@ def unroll(model: Model, spec) -> Graph:
             values[(target.name, t)] = column(target.name, t, size(target))
 
     def equation_at(t: int, eq) -> None:
-        rhs = explicit(eq.rhs.xreplace({T: t, TAU: tau}), lookup)
+        rhs = explicit(eq.rhs.xreplace({T: t, TAU: tau, **sizes}), lookup)
         col = column(eq.target.name, t, size(eq.target))
         values[(eq.target.name, t)] = col
         for s, v in zip(col, rhs):

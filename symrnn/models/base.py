@@ -121,6 +121,20 @@ def add(*terms) -> sp.MatAdd:
     return sp.MatAdd(*[_sym(t) for t in terms])
 
 
+def hadamard(*factors) -> sp.HadamardProduct:
+    """The elementwise (Hadamard) product u (.) v (.) ... of vectors of one size: a gate
+    applied to a state, f(t) (.) s(t-1). The reverse rule, the printers (\\odot in LaTeX,
+    ``*`` in NumPy) and the index-form proofs know ``sympy.HadamardProduct``."""
+    if len(factors) < 2:
+        raise ValueError(f"hadamard needs at least two factors, got {len(factors)}")
+    return sp.HadamardProduct(*[_sym(f) for f in factors])
+
+
+def ones(size: Dim) -> sp.OneMatrix:
+    """The vector of ones of ``size`` entries, for 1 - u(t) (a gate's complement)."""
+    return sp.OneMatrix(size.symbol, 1)
+
+
 def param(name, rows, cols, text, init=None) -> Param:
     return Param(name, rows, cols, text,
                  init or ("bias" if cols is None else "weight"))
@@ -222,6 +236,12 @@ class Model:
 
     def equation(self, q: Quantity) -> Equation:
         return next(e for e in self.equations if e.target is q)
+
+    @property
+    def reads_target(self) -> bool:
+        """An equation reads the target (teacher forcing: y(t-1) feeds the hidden layer);
+        the target is then an input of the forward pass, the zero vector before step 1."""
+        return any(m.name == self.target.name for e in self.equations for m in e.rhs.atoms(At))
 
     @property
     def uses_activation(self) -> bool:

@@ -393,7 +393,7 @@ def test_models_lists_every_model_with_its_book_reference(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     lines = proc.stdout.splitlines()
-    assert len(lines) == len(MODELS) == 2
+    assert len(lines) == len(MODELS) >= 6
     for line, (name, model) in zip(lines, MODELS.items()):
         assert line.split()[0] == name
         assert model.title in line and model.reference in line
@@ -408,10 +408,11 @@ def test_models_json(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert (doc["schema_version"], doc["command"], doc["ok"]) == (1, "models", True)
     doc = doc["models"]
-    assert [m["name"] for m in doc] == ["rnn", "output-recurrence"]
-    assert [m["default"] for m in doc] == [True, False]
-    assert [m["reference"] for m in doc] == [MODELS[n].reference for n in ("rnn",
-                                                                           "output-recurrence")]
+    assert [m["name"] for m in doc] == list(MODELS)
+    assert [m["name"] for m in doc][:6] == ["rnn", "output-recurrence", "single-output",
+                                            "teacher-forcing", "bidirectional", "deep"]
+    assert [m["default"] for m in doc] == [True] + [False] * (len(MODELS) - 1)
+    assert [m["reference"] for m in doc] == [MODELS[n].reference for n in MODELS]
 
 
 def test_version(tmp_path):

@@ -21,9 +21,18 @@ from symrnn.spec import RNNSpec
 MODEL_NAMES = list(MODELS)
 
 
-def test_both_models_are_registered():
+CHAPTER_10 = ["rnn", "output-recurrence", "single-output", "teacher-forcing", "bidirectional",
+              "deep"]
+#: tau 1..3 for every model; tau 4 (the composed loss grows exponentially) for the first two
+#: by default, for every model with -m slow
+MODEL_TAUS = [(m, t) for m in MODEL_NAMES for t in (1, 2, 3)] + [
+    ("rnn", 4), ("output-recurrence", 4)] + [
+    pytest.param(m, 4, marks=pytest.mark.slow, id=f"{m}-4-slow") for m in MODEL_NAMES[2:]]
+
+
+def test_the_chapter_10_models_are_registered():
     """Every test here runs for each registered model (a new one is covered as it comes)."""
-    assert MODEL_NAMES[:2] == ["rnn", "output-recurrence"]
+    assert MODEL_NAMES[:6] == CHAPTER_10
     for name in MODEL_NAMES:
         assert get_model(name).name == name and get_model(name).uses_activation
 
@@ -36,8 +45,7 @@ def _small(tau: int, hidden_2_up_to: int = 3, **kw) -> RNNSpec:
 
 # ---------------------------------------------------------------- against sympy.diff
 
-@pytest.mark.parametrize("tau", [1, 2, 3, 4])
-@pytest.mark.parametrize("model", MODEL_NAMES)
+@pytest.mark.parametrize("model, tau", MODEL_TAUS)
 def test_derivation_equals_composed_diff_generic(model, tau, monkeypatch):
     """Chain rule over the unrolled graph == sympy.diff of the fully composed loss, exactly,
     for every parameter entry and h(0) (o(0)), with a generic activation phi and softmax with a
@@ -49,8 +57,7 @@ def test_derivation_equals_composed_diff_generic(model, tau, monkeypatch):
         + _initial_entries(model, spec)  # every leaf was compared
 
 
-@pytest.mark.parametrize("tau", [1, 2, 3, 4])
-@pytest.mark.parametrize("model", MODEL_NAMES)
+@pytest.mark.parametrize("model, tau", MODEL_TAUS)
 def test_derivation_equals_composed_diff_tanh_softmax(model, tau):
     """The same with the note's concrete choice, tanh and softmax with exp (n_hidden 2 up to
     tau = 2: the generic sweep above covers tanh and exp already)."""
@@ -87,9 +94,13 @@ def test_checked_equations_for_every_activation_and_loss(model, activation, loss
     labels = [e.label for e in eqs]
     # a gradient for every parameter and every node, h(0) (o(0)) differentiated
     assert {f"grad_{p.name}" for p in m.params} <= set(labels)
-    assert {f"grad_{e.target.name}" for e in m.equations} <= set(labels)
-    (start,) = [q.name for q, side in m.initial_values() if side == "start"]
-    assert f"grad_{start}(0)" in labels
+    # every node (o only at tau for single-output: its equation is grad_o(tau))
+    assert {f"grad_{e.target.name}" for e in m.equations} <= {l.split("(")[0] for l in labels}
+    for q, side in m.initial_values():  # h(0), o(0), g(tau + 1), h1(0) and h2(0), ...
+        # its own equation, or the range of one (single-output: grad_h for 0 <= t < tau)
+        step = 0 if side == "start" else spec.tau + 1
+        assert any(e.about is q and e.steps is not None and step in e.steps.points(spec.tau)
+                   for e in eqs), (q.name, labels)
     assert all(check(e, d) for e in eqs)  # (checked_equations already did, exactly)
 
 

@@ -47,7 +47,7 @@ def test_another_model(tmp_path, capsys):
     (["latex", "--tau", "3;rm"], "whole number"),
     (["latex", "--format", "html"], "invalid choice"),
     (["latex", "--activation", "x}\\input"], "invalid choice"),
-    (["latex", "--model", "x}\\input"], "invalid choice"),
+    (["latex", "--model", "x}\\input"], "model must be one of"),
     (["latex", "--out", "doc.pdf"], "give the .tex"),
     (["latex", "--out", "/proc/no/such/d.tex"], "cannot write"),
 ])

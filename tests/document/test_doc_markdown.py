@@ -22,7 +22,9 @@ SPECS = {"default": RNNSpec(), "tau1": RNNSpec(tau=1), "tau20": RNNSpec(tau=20),
          "output-recurrence": RNNSpec(model="output-recurrence"),
          "mean": RNNSpec(tau=2, reduction="mean"),
          "output-recurrence-phi-mse": RNNSpec(tau=2, model="output-recurrence", activation="phi",
-                                              loss="mse", h0="zeros")}
+                                              loss="mse", h0="zeros"),
+         **{m: RNNSpec(tau=2, model=m) for m in ("single-output", "teacher-forcing",
+                                                 "bidirectional", "deep")}}
 
 
 @pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())

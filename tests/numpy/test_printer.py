@@ -201,3 +201,12 @@ def test_elementwise_factor_is_a_ufunc_chain_in_the_scratch(act, first):
     want = eval(print_batched(expr, NAMES), ns)
     exec("\n".join(lines), ns)
     np.testing.assert_array_equal(ns["out"], want)
+
+
+def test_summed_outer_product_with_an_elementwise_product():
+    """grad_W of W (f(t) (.) h(t-1)), a gated read: g (f (.) h)^T, which SymPy writes with
+    f^T (.) h^T, is one GEMM over the stacked steps."""
+    f = At("f", 4, 1, T)
+    expr = g * sp.HadamardProduct(f, h).T
+    assert print_batched(expr, {g: "da_all", f: "f_all", h: "h_all"}, summed=True) == \
+        "da_all.T @ (f_all * h_all)"

@@ -166,6 +166,16 @@ class _Emitter:
                 if src not in read_back and len(readers.get(src, [])) == 1 and \
                         src not in starts | ends:
                     self.alias[("q", src)] = ("q", eq.target.name)
+        self.tvec = None
+        if m.reads_target:  # the targets as vectors, zero rows before step 1 (y(0) = 0)
+            offsets = [sp.expand(a.step - T) for eq in self.model_eqs for a in eq.rhs.atoms(At)
+                       if a.name == m.target.name]
+            lo = 1 + min(min(offsets), 0)
+            if any(k > 0 for k in offsets):
+                raise NotImplementedError("an equation reads a later target y(t+k)")
+            self.tvec = _array_name(m.target.name + "v")
+            L.arrays[("q", m.target.name)] = Array(self.tvec, self.size[m.target.size.symbol],
+                                                   lo, TAU, f"{m.target.name}(t) as vectors")
         for x in m.inputs:
             L.arrays[("q", x.name)] = Array(_array_name(x.name), self.size[x.size.symbol], 1, TAU,
                                             f"{x.name}(t)")
@@ -229,8 +239,8 @@ class _Emitter:
         L, names = self.layout, {}
         for p in self.model.params:
             names[p.symbol] = p.name
-        for a in values_read(expr):
-            if a.name == self.model.target.name:
+        for a in sorted(values_read(expr), key=sp.default_sort_key):  # deterministic views
+            if a.name == self.model.target.name and not self.tvec:
                 names[a] = self._target_row(a.step)
             else:
                 names[a] = L.row(("q", a.name), a.step)
@@ -248,9 +258,9 @@ class _Emitter:
         L, names = self.layout, {}
         for p in self.model.params:
             names[p.symbol] = p.name
-        for a in values_read(expr):
+        for a in sorted(values_read(expr), key=sp.default_sort_key):  # deterministic views
             k = sp.expand(a.step - T)
-            if a.name == self.model.target.name:
+            if a.name == self.model.target.name and not self.tvec:
                 names[a] = self._target_flat(lo + k, hi + k)
             else:
                 names[a] = L.flat(("q", a.name), lo + k, hi + k, _label(L.arrays[("q", a.name)].name, k))
@@ -269,7 +279,7 @@ class _Emitter:
         return f"ys{sel}.reshape(-1, N_OUT)"
 
     def onehot(self, names: dict) -> dict:
-        if not self.class_target:
+        if not self.class_target or self.tvec:  # dense target vectors: subtracted as arrays
             return {}
         return {a: code for a, code in names.items()
                 if isinstance(a, At) and a.name == self.model.target.name}
@@ -495,6 +505,7 @@ class _Emitter:
             "f_arrays": f_arrays, "b_arrays": b_arrays, "init": init,
             "loop_sizes_f": self._loop_sizes(fblocks, "q", prelude_f + forward),
             "loop_sizes_b": self._loop_sizes(bblocks, "g", prelude_b + backward),
+            "tvec": self.tvec,
         }
 
     def _arrays(self, kind: str, names: list[str]) -> list[Array]:
@@ -537,7 +548,7 @@ def module_filename(spec, form: str, every: int | None = None) -> str:
     """``rnn_loop.py``, ``rnn_checkpointed[_k<K>].py`` or ``rnn_unrolled_tau<N>.py``, plus the
     non-default choices."""
     from ...spec import RNNSpec
-    parts = [spec.model.replace("-", "_"), form] + ([f"tau{spec.tau}"] if form == "unrolled" else [])
+    parts = [spec.model_def.name.replace("-", "_"), form] + ([f"tau{spec.tau}"] if form == "unrolled" else [])
     if form == "checkpointed" and every is not None:
         parts.append(f"k{every}")
     default = RNNSpec()
@@ -636,11 +647,32 @@ def emit_numpy(model: Model, spec, equations: list, form: str = "loop",
         "rows": lambda a: _code(a.rows(), em.tau_value),
         "row": lambda a, s: _code(sp.sympify(s) - a.lo, em.tau_value),
         "rowslice": lambda a, lo, hi: L_slice(a, lo, hi, em.tau_value),
-        "out_arr": out_arr, "loss_lo": llo, "loss_hi": lhi,
+        "out_arr": out_arr, "loss_lo": llo, "loss_hi": lhi, "tvec": ctx["tvec"],
+        "tvec_pad": (_code(1 - L.arrays[("q", m.target.name)].lo) if ctx["tvec"] else None),
+        "loss_target": _target_rows(llo, lhi, em.tau_value),
+        "loss_sum": "L = sum_t L(t)" if llo != lhi else f"L = L({_code(llo)})",
         "copy_o": yhat_needed_o, "hidden": hidden, "arr": L.arrays,
         "equations_text": [equation_text(eq.target.now, eq.rhs) for eq in em.model_eqs],
         "tau": spec.tau, "T": T, "TAU": TAU,
     })
+
+
+def _target_rows(lo, hi, tau_value) -> str:
+    """``p.target`` restricted to the loss's steps lo..hi (rows 1..tau, indexed from 0): the
+    whole array, or a slice counted from the end when the steps are tau-relative (the loop
+    form has no tau outside its functions)."""
+    lo, hi = sp.sympify(lo), sp.sympify(hi)
+    if lo == 1 and hi == TAU:
+        return "p.target"
+    if tau_value is not None:
+        lo, hi = lo.subs(TAU, tau_value), hi.subs(TAU, tau_value)
+    start, stop = sp.expand(lo - 1), sp.expand(hi)
+    if start.has(TAU) or stop.has(TAU):
+        start, stop = sp.expand(start - TAU), sp.expand(stop - TAU)
+        if start.has(TAU) or stop.has(TAU):
+            raise NotImplementedError(f"loss steps {lo}..{hi} mix fixed and tau-relative steps")
+    s, e = sp.sstr(start), "" if stop == 0 and (hi - TAU) == 0 else sp.sstr(stop)
+    return f"p.target[{s}:{e}]"
 
 
 def wrap(head: str, items: list[str], tail: str = "", indent: int = 4, width: int = 99) -> str:

@@ -164,9 +164,11 @@ class BatchedNumPyPrinter(NumPyPrinter):
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
         if self._settings["summed"] and len(factors) == 2 and self._is_vector(factors[0]) \
-                and isinstance(factors[1], sp.Transpose) and self._is_vector(factors[1].arg):
+                and factors[1].shape[0] == 1 and self._is_vector(factors[1].T):
+            # g v^T, v a vector expression (h(t-1), or f(t) (.) h(t-1) whose transpose SymPy
+            # writes as f(t)^T (.) h(t-1)^T): one product over the stacked steps
             flat = self._unsummed()
-            code = f"{paren(flat._print(factors[0]))}.T @ {paren(flat._print(factors[1].arg))}"
+            code = f"{paren(flat._print(factors[0]))}.T @ {paren(flat._print(factors[1].T))}"
         elif self._settings["summed"]:
             raise NotImplementedError(f"summed printing supports g and g * h.T, got {expr}")
         elif len(factors) == 2 and isinstance(factors[0], sp.DiagMatrix) \
