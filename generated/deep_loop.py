@@ -8,7 +8,7 @@
     a2(t) = b2 + W2 h2(t-1) + U2 h1(t)
     h2(t) = tanh(a2(t))
     o(t) = c + V h2(t)
-    y^(t) = softmax(o(t)),  L = sum_t L(t)  (loss softmax-ce, summed over the batch)
+    y^(t) = softmax(o(t)),  L = sum_t L(t)  (loss softmax-ce, reduction sum)
 
 Sizes: n_in = 3, n_hidden = 4, n_out = 3.
 Form: loop -- one module for any tau; tau is read from the shape of x.
@@ -22,15 +22,32 @@ h10: h1(0), (batch, n_hidden) or (n_hidden,) shared by the batch; None means zer
 h20: h2(0), (batch, n_hidden) or (n_hidden,) shared by the batch; None means zeros.
 
 Arrays keep their dtype: all float32 computes in float32, otherwise the NumPy result type
-(float64 when any input is float64). Integer or bool x and params are converted to float64.
+(float64 when any input is float64). Integer or bool x and params are converted to float64;
+float16 is computed and returned in float32 (in float16 the loss overflows to inf).
 
 Validation (choice): every argument is checked before any arithmetic; a wrong type, rank,
 shape, a tau or batch that does not match between x, y and the initial values, a label that
-is not an integer or is outside 0..n_out-1, a missing parameter, and any NaN or infinity
-raise ValueError (TypeError for a non-mapping params) naming the argument, what was
-expected and what was given.
+is not an integer or is outside 0..n_out-1, a missing or unknown parameter (a typo such as
+Wx for W), and any NaN or infinity raise ValueError (TypeError for a non-mapping params)
+naming the argument, what was expected and what was given.
+
+Fast path: validate=False skips every check and every cast: params must be a
+mapping of arrays of the shapes above, x, the initial values and float targets arrays of
+one floating dtype, labels integers in range, all finite. Wrong input then gives wrong
+results or a NumPy error, not a ValueError. Use it in a training loop whose data you checked.
 
 Activation derivatives at kinks follow the derivation (relu'(0) = 0).
+
+Training over windows (truncated BPTT): loss_and_grad(..., return_state=True) also returns
+the final states as a dict {"h10": h1(tau), "h20": h2(tau)}, to pass to the next window:
+
+    state = {}  # the first window starts from zeros
+    for x, y in windows:  # x (tau, batch, n_in), consecutive pieces of the sequences
+        L, grads, state = loss_and_grad(params, x, y, **state, return_state=True)
+        for k in params:
+            params[k] -= learning_rate * grads[k]
+
+The gradient stops at the window's start (the state is a value, not a function of params).
 """
 
 import numpy
@@ -45,15 +62,17 @@ PARAM_SHAPES = {"U1": (N_HIDDEN, N_IN), "W1": (N_HIDDEN, N_HIDDEN), "b1": (N_HID
                 "U2": (N_HIDDEN, N_HIDDEN), "W2": (N_HIDDEN, N_HIDDEN), "b2": (N_HIDDEN,),
                 "V": (N_OUT, N_HIDDEN), "c": (N_OUT,)}
 INITIAL = {"h10": N_HIDDEN, "h20": N_HIDDEN}
+REDUCTION = "sum"
+FORM = "loop"
 
 
-def forward(params, x, h10=None, h20=None):
+def forward(params, x, h10=None, h20=None, validate=True):
     """States h2(1..tau), and outputs y^(t) (probabilities for softmax-ce and bce).
 
     Returns (h2, yhat) with shapes (tau, batch, n) each, or without the
     batch axis when x is one sequence (tau, n_in).
     """
-    p = _Checked(params, x, None, {"h10": h10, "h20": h20}, need_y=False)
+    p = (_Checked if validate else _Trusted)(params, x, None, {"h10": h10, "h20": h20}, need_y=False)
     h1s, h2s, os = _forward(*p.params, p.xs, *p.init)
     yhats = _output(os)
     out = (h2s[1:], yhats)
@@ -62,23 +81,32 @@ def forward(params, x, h10=None, h20=None):
     return out
 
 
-def loss(params, x, y, h10=None, h20=None):
-    """L = sum_t L(t), summed over the sequences of the batch (a NumPy scalar)."""
-    p = _Checked(params, x, y, {"h10": h10, "h20": h20}, need_y=True)
+def loss(params, x, y, h10=None, h20=None, validate=True):
+    """L = sum_t L(t) with reduction sum (a NumPy scalar)."""
+    p = (_Checked if validate else _Trusted)(params, x, y, {"h10": h10, "h20": h20}, need_y=True)
     h1s, h2s, os = _forward(*p.params, p.xs, *p.init)
-    return _output_and_loss(os, p.target)[1]
+    loss_value = _output_and_loss(os, p.target)[1]
+    return loss_value
 
 
-def loss_and_grad(params, x, y, h10=None, h20=None):
+def loss_and_grad(params, x, y, h10=None, h20=None, return_state=False, validate=True):
     """L and its gradients: (loss, {"U1", "W1", "b1", "U2", "W2", "b2", "V", "c", "h10", "h20"}) with the shapes of the
-    parameters and of the initial values (None: the gradient for zeros, one per sequence)."""
-    p = _Checked(params, x, y, {"h10": h10, "h20": h20}, need_y=True)
+    parameters and of the initial values (None: the gradient for zeros, one per sequence).
+    return_state=True: (loss, grads, state), state = {"h10": h1(tau), "h20": h2(tau)} (a copy,
+    shaped like x's batch) to pass as the next window's initial values.
+    validate=False: the fast path, no checks (see the module docstring)."""
+    p = (_Checked if validate else _Trusted)(params, x, y, {"h10": h10, "h20": h20}, need_y=True)
+    tau = p.tau
     h1s, h2s, os = _forward(*p.params, p.xs, *p.init)
+    final = (h1s[tau].copy(), h2s[tau].copy()) if return_state else None
     yhats, loss_value = _output_and_loss(os, p.target)
     grads = _backward(*p.params, p.xs, h1s, h2s, os, yhats, p.target)
     for name in INITIAL:
         if p.init_shapes[name] == (INITIAL[name],):
             grads[name] = grads[name].sum(axis=0)  # one initial value shared by the batch
+    if return_state:
+        state = {"h10": final[0][0] if p.single else final[0], "h20": final[1][0] if p.single else final[1]}
+        return loss_value, grads, state
     return loss_value, grads
 
 
@@ -293,6 +321,10 @@ class _Checked:
         if missing:
             raise ValueError(f"params: expected keys {', '.join(PARAM_SHAPES)}, "
                              f"missing {', '.join(missing)}")
+        extra = [k for k in params.keys() if k not in PARAM_SHAPES]
+        if extra:
+            raise ValueError(f"params: unexpected keys {', '.join(map(repr, extra))} "
+                             f"(expected exactly {', '.join(PARAM_SHAPES)})")
         arrays = {k: _float_array(f"params[{k!r}]", params[k]) for k in PARAM_SHAPES}
         for k, shape in PARAM_SHAPES.items():
             if arrays[k].shape != shape:
@@ -307,7 +339,8 @@ class _Checked:
         tau, batch = xs.shape[0], xs.shape[1]
         if tau < 1 or batch < 1:
             raise ValueError(f"x: expected at least one step and one sequence, got {x.shape}")
-        self.dtype = numpy.result_type(xs, *arrays.values())
+        # at least float32: float16 overflows in the loss and the gradients at modest tau
+        self.dtype = numpy.result_type(xs, *arrays.values(), numpy.float32)
         for k in PARAM_SHAPES:
             _finite(f"params[{k!r}]", arrays[k])
         _finite("x", xs)
@@ -343,6 +376,30 @@ class _Checked:
             bad = y[(y < 0) | (y >= N_OUT)].flat[0]
             raise ValueError(f"y: expected labels in 0..{N_OUT - 1}, got {bad}")
         self.target = y.reshape(self.tau, self.batch).astype(numpy.intp)
+
+
+class _Trusted:
+    """The fast path (validate=False): the same fields as _Checked, taken as given."""
+
+    def __init__(self, params, x, y, init, need_y):
+        self.single = x.ndim == 2
+        xs = x[:, None, :] if self.single else x
+        self.xs, self.tau, self.batch = xs, xs.shape[0], xs.shape[1]
+        self.dtype = xs.dtype
+        self.params = tuple([params[k] for k in PARAM_SHAPES])
+        self.init, self.init_shapes = [], {}
+        for name, size in INITIAL.items():
+            value = init[name]
+            if value is None:
+                self.init_shapes[name] = (size,) if self.single else (self.batch, size)
+                value = numpy.zeros((self.batch, size), xs.dtype)
+            else:
+                self.init_shapes[name] = value.shape
+                if value.ndim == 1:
+                    value = numpy.broadcast_to(value, (self.batch, size))
+            self.init.append(value)
+        if need_y:
+            self.target = y.reshape(self.tau, self.batch) if self.single else y
 
 
 def _float_array(name, value):

@@ -6,7 +6,7 @@
     a(t) = b + W h(t-1) + U x(t)
     h(t) = tanh(a(t))
     o(t) = c + V h(t)
-    y^(t) = softmax(o(t)),  L = sum_t L(t), summed over the batch  (loss softmax-ce, reduction sum)
+    y^(t) = softmax(o(t)),  L = sum_t L(t)  (loss softmax-ce, reduction sum)
 
 Sizes: n_in = 3, n_hidden = 4, n_out = 3.
 Form: loop -- one module for any tau; tau is read from the shape of x.
@@ -77,7 +77,7 @@ def forward(params, x, h0=None, validate=True):
 
 
 def loss(params, x, y, h0=None, validate=True):
-    """L = sum_t L(t), summed over the batch (a NumPy scalar)."""
+    """L = sum_t L(t) with reduction sum (a NumPy scalar)."""
     p = (_Checked if validate else _Trusted)(params, x, y, {"h0": h0}, need_y=True)
     hs, os = _forward(*p.params, p.xs, *p.init)
     loss_value = _output_and_loss(os, p.target)[1]
@@ -326,6 +326,7 @@ class _Trusted:
         self.single = x.ndim == 2
         xs = x[:, None, :] if self.single else x
         self.xs, self.tau, self.batch = xs, xs.shape[0], xs.shape[1]
+        self.dtype = xs.dtype
         self.params = tuple([params[k] for k in PARAM_SHAPES])
         self.init, self.init_shapes = [], {}
         for name, size in INITIAL.items():
