@@ -625,6 +625,29 @@ def _chain_formulas() -> tuple[Formula, ...]:
     return tuple(out)
 
 
-CATALOGUE = CATALOGUE + _chain_formulas()
+class Catalogue(tuple):
+    """The formulas of one source text, with the source's own headings (``parts``: for each
+    part of the catalogue, the heading in the source and its English rendering)."""
+
+    source: dict = {}
+
+    def __new__(cls, formulas, source: dict):
+        self = super().__new__(cls, formulas)
+        self.source = source
+        return self
+
+
+SOURCE = {
+    "parts": {
+        "forward": {"en": "RNN forward propagation; forward propagation",
+                    "zh": "RNN 前向传播；前向传播"},
+        "loss": {"en": "forward propagation (the loss)", "zh": "前向传播（损失）"},
+        "bptt": {"en": "computing the gradient of a recurrent neural network",
+                 "zh": "计算循环神经网络的梯度"},
+        "chain": {"en": "back-propagation (BPTT)", "zh": "反向传播（BPTT）"},
+    },
+}
+
+CATALOGUE = Catalogue(CATALOGUE + _chain_formulas(), SOURCE)
 
 __all__ = ["CATALOGUE", "Chain", "IllFormed"]

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "latex", help="write the derivation and certificate as LaTeX or Markdown",
         description="Write the forward pass, BPTT in matrix form with the certificate's "
-                    "verdicts, the note's chain-rule expansions and the adjoint recursion "
+                    "verdicts, the note's chain-rule expansions and the gradient recursion "
                     "for the chosen tau, in the textbook's notation.",
         epilog="examples:\n"
                "  symrnn latex --standalone --out bptt.tex --pdf\n"
@@ -33,6 +33,10 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="tex (default; a fragment to \\input) or md (Markdown, $$ math); "
                         "by default taken from the --out suffix")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="the document's language: en (default) or zh (Chinese, with the "
+                        "terms of the Chinese edition of Deep Learning; the PDF needs the "
+                        "CJK package, Debian: latex-cjk-chinese-arphic-gbsn00lp)")
     p.add_argument("--standalone", action="store_true",
                    help="a complete article that compiles on its own (tex only)")
     p.add_argument("--pdf", action="store_true",
@@ -95,7 +99,8 @@ def run(args) -> int:
             if path is not None:
                 check_writable(path, args.force)
     command = latex_command(spec, fmt, args.standalone,
-                            None if args.out is None else str(args.out), analysis=args.analysis)
+                            None if args.out is None else str(args.out), analysis=args.analysis,
+                            lang=args.lang)
     result = png = None
     if args.analysis:
         from ..analysis import analyze, figure_png
@@ -104,7 +109,7 @@ def run(args) -> int:
             png = figure_png(result)
     text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command,
                     analysis=result if args.analysis else False,
-                    graphics=GRAPHICS if png is not None else None)
+                    graphics=GRAPHICS if png is not None else None, lang=args.lang)
     pdf = None
     if pdf_path is not None:
         try:

@@ -20,7 +20,7 @@ TEMPLATES = {"tex": "latex/body.tex.jinja", "standalone": "latex/standalone.tex.
 
 
 def latex_command(spec, fmt: str = "tex", standalone: bool = False, out: str | None = None,
-                  analysis: bool = False) -> str:
+                  analysis: bool = False, lang: str = "en") -> str:
     """The CLI command that writes this document (only options that differ from the
     defaults), shell-quoted."""
     from ..spec import RNNSpec
@@ -33,6 +33,8 @@ def latex_command(spec, fmt: str = "tex", standalone: bool = False, out: str | N
             words += [flag, str(getattr(spec, name))]
     if fmt != "tex" and (out is None or not out.endswith("." + fmt)):
         words += ["--format", fmt]
+    if lang != "en":
+        words += ["--lang", lang]
     if standalone:
         words.append("--standalone")
     if analysis:
@@ -54,7 +56,7 @@ def comment_safe(text: str, fmt: str = "tex") -> str:
 
 
 def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
-             graphics: str | None = None, command: str | None = None) -> str:
+             graphics: str | None = None, command: str | None = None, lang: str = "en") -> str:
     """The document for ``results``: a fragment to ``\\input`` (default), a complete article
     (``standalone``), or Markdown with ``$$`` math (``fmt="md"``). Deterministic.
 
@@ -71,17 +73,19 @@ def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
         raise ValueError(f"the gradient-flow section studies the vanilla RNN's hidden "
                          f"recurrence h(t-1) -> h(t) (model rnn), not model "
                          f"{results.spec.model!r}")
-    ctx = context(results, fmt)
-    ctx["analysis"] = analysis_context(analysis, fmt, graphics) if analysis is not None else None
-    cmd = command or latex_command(results.spec, fmt, standalone, analysis=analysis is not None)
+    ctx = context(results, fmt, lang)
+    ctx["analysis"] = analysis_context(analysis, fmt, graphics, lang=lang) \
+        if analysis is not None else None
+    cmd = command or latex_command(results.spec, fmt, standalone, analysis=analysis is not None,
+                                   lang=lang)
     ctx["command"] = comment_safe(cmd, fmt)
     name = "md" if fmt == "md" else ("standalone" if standalone else "tex")
     return render(TEMPLATES[name], **ctx)
 
 
-def analysis_section(result, graphics: str = "gradient_flow.png") -> str:
+def analysis_section(result, graphics: str = "gradient_flow.png", lang: str = "en") -> str:
     """The gradient-flow section alone (LaTeX), as ``symrnn analyze`` writes it."""
-    ctx = {"analysis": analysis_context(result, "tex", graphics), "marker": MARKER}
+    ctx = {"analysis": analysis_context(result, "tex", graphics, lang=lang), "marker": MARKER}
     return render("latex/analysis_file.tex.jinja", **ctx)
 
 
