@@ -121,6 +121,10 @@ class Entry:
         return self.kind in ("confirmed", "definition", "not-applicable") or \
             self.confirmed_reading is not None
 
+    def _repr_latex_(self) -> str:
+        from ..document.printer import entry_repr_latex  # lazy: documents read this
+        return entry_repr_latex(self)
+
     def to_json(self) -> dict:
         return {
             "id": self.id, "part": self.part, "title": self.title, "printed": self.printed,

@@ -567,9 +567,12 @@ CATALOGUE: tuple[Formula, ...] = (
 )
 
 
+WEIGHTS = {"W": "recurrent weights W", "U": "input weights U"}
+
+
 def _chain_formulas() -> tuple[Formula, ...]:
     out = [
-        Formula("chain.dLt_dV", "chain", "dL(t)/dV by the chain rule",
+        Formula("chain.dLt_dV", "chain", "output weights V, the loss of one step, by the chain rule",
                 r"\frac{\partial L^{(t)}}{\partial V}=\frac{\partial L^{(t)}}{\partial o^{(t)}}\cdot "
                 r"\frac{\partial o^{(t)}}{\partial V}", "dL(t)/dV = dL(t)/do(t) . do(t)/dV",
                 _printed_dV(True),
@@ -577,7 +580,7 @@ def _chain_formulas() -> tuple[Formula, ...]:
                   r"o_i^{(t)}} \frac{\partial o_i^{(t)}}{\partial V}",
                   "dL(t)/dV = sum_i dL(t)/do_i(t) do_i(t)/dV", _dLt_dV(True),
                   CONTRACTION.format(p="V").replace("dh_i(k)", "do_i(t)")),)),
-        Formula("chain.dL_dV", "chain", "dL/dV summed over time",
+        Formula("chain.dL_dV", "chain", "output weights V, summed over the steps",
                 r"\frac{\partial L}{\partial V}=\sum_{t=1}^{n}\frac{\partial L^{(t)}}{\partial "
                 r"o^{(t)}}\cdot \frac{\partial o^{(t)}}{\partial V}",
                 "dL/dV = sum_{t=1..n} dL(t)/do(t) . do(t)/dV", _printed_dV(False),
@@ -590,7 +593,7 @@ def _chain_formulas() -> tuple[Formula, ...]:
     for param in ("W", "U"):
         three = Chain(param, three=True)
         out.append(Formula(
-            f"chain.dL3_d{param}", "chain", f"three-step expansion of dL(3)/d{param}",
+            f"chain.dL3_d{param}", "chain", f"{WEIGHTS[param]}, the note's three-step expansion",
             _three_terms(param),
             f"dL(3)/d{param} = sum_{{k=1..3}} dL(3)/do(3) do(3)/dh(3) prod_{{j=k+1..3}} "
             f"dh(j)/dh(j-1) dh(k)/d{param}",
@@ -601,7 +604,7 @@ def _chain_formulas() -> tuple[Formula, ...]:
             needs_tau=3, method="induction"))
         general = Chain(param, three=False)
         out.append(Formula(
-            f"chain.dLt_d{param}", "chain", f"general expansion of dL(t)/d{param}",
+            f"chain.dLt_d{param}", "chain", f"{WEIGHTS[param]}, the general expansion over k",
             _chain_printed(param, "t", "0"),
             f"dL(t)/d{param} = sum_{{k=0..t}} dL(t)/do(t) do(t)/dh(t) prod_{{j=k+1..t}} "
             f"dh(j)/dh(j-1) dh(k)/d{param}",

@@ -31,12 +31,16 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true",
                    help="overwrite output files that symrnn did not generate")
     p.add_argument("--json", action="store_true", help="print the rates as JSON on stdout")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="language of analysis.tex, the section that answers 'why tanh' "
+                        "(zh: Chinese; \\input it inside a CJK environment)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     result = analyze(max_lag=args.max_lag, hidden=args.hidden, seed=args.seed)
-    paths = write_outputs(result, args.out, analysis_section(result), force=args.force)
+    paths = write_outputs(result, args.out, analysis_section(result, lang=args.lang),
+                          force=args.force)
     if args.json:
         json.dump(result.as_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -13,7 +13,7 @@ from ..document import FORMATS, LatexError, compile_pdf, latex_command, pdflatex
 from ..io import check_writable, write_atomic
 from .options import UsageError, add_spec_options, require_document_spec, spec_from_args
 
-_SUFFIX = {".tex": "tex", ".md": "md"}
+_SUFFIX = {".tex": "tex", ".md": "md", ".ipynb": "ipynb"}
 
 
 def register(subparsers) -> None:
@@ -30,9 +30,11 @@ def register(subparsers) -> None:
     add_spec_options(p)
     p.add_argument("--out", type=Path, default=None,
                    help="output file (default: standard output)")
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="tex (default; a fragment to \\input) or md (Markdown, $$ math); "
-                        "by default taken from the --out suffix")
+    p.add_argument("--format", choices=FORMATS + ("ipynb",), default=None,
+                   help="tex (default; a fragment to \\input), md (Markdown for GitHub, "
+                        "math in ```math fences) or ipynb (a Jupyter notebook that redoes the "
+                        "derivation, the certificate, the code check and the figure; needs "
+                        "nbformat); by default taken from the --out suffix")
     p.add_argument("--lang", choices=("en", "zh"), default="en",
                    help="the document's language: en (default) or zh (Chinese, with the "
                         "terms of the Chinese edition of Deep Learning; the PDF needs the "
@@ -66,6 +68,10 @@ def _format(args) -> str:
 
 def run(args) -> int:
     fmt = _format(args)
+    if fmt == "ipynb":
+        import importlib.util
+        if importlib.util.find_spec("nbformat") is None:
+            raise UsageError("--format ipynb needs nbformat (pip install 'symrnn[notebook]')")
     if args.standalone and fmt != "tex":
         raise UsageError("--standalone applies to --format tex only")
     pdf_path = None

@@ -64,8 +64,16 @@ def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
     and not ReLU?"; ``graphics`` is the plot's file name next to the document (None leaves
     the plot out). ``command`` is written in the header as the way to regenerate the file.
     """
+    if fmt == "ipynb":
+        if standalone:
+            raise ValueError("standalone applies to the tex format only")
+        from .notebook import notebook
+        cmd = command or latex_command(results.spec, fmt, analysis=analysis is not None,
+                                       lang=lang)
+        md = document(results, "md", analysis=analysis, graphics=None, command=cmd, lang=lang)
+        return notebook(results, md, comment_safe(cmd, "md"), analysis is not None, lang)
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ValueError(f"format must be one of {', '.join(FORMATS + ('ipynb',))}, got {fmt!r}")
     if fmt == "md" and standalone:
         raise ValueError("standalone applies to the tex format only; Markdown is always a "
                          "complete document")

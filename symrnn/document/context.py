@@ -584,7 +584,11 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
         + (w["n_reading"].format(n=n_reading) if n_reading else "")
         + (w["n_failing"].format(n=n_failing) if n_failing else "")
         + (w["n_na"].format(n=counts["not-applicable"], tau=tau)
-           if counts["not-applicable"] else "") + ("." if lang == "en" else "。"),
+           if counts["not-applicable"] else "") + ("." if lang == "en" else "。")
+        + w["by_kind"].format(definition=counts["definition"], confirmed=counts["confirmed"],
+                              refuted=counts["refuted"], ill=counts["ill-formed"],
+                              shorthand=counts["shorthand"], ambiguous=counts["ambiguous"],
+                              unproven=counts["unproven"], na=counts["not-applicable"]),
         "cert_summary": w["summary"].format(n=len(views), defs=counts["definition"],
                                             conf=counts["confirmed"], reading=n_reading,
                                             fail=n_failing),

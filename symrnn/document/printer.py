@@ -330,10 +330,30 @@ def equation_repr_latex(eq) -> str:
     return f"$${latex(eq.lhs)} = {latex(eq.rhs)}{tail}$$"
 
 
+def _math_text(text: str) -> str:
+    r"""Plain text inside math, valid in KaTeX and pdflatex alike: ``\text{...}`` with only
+    letters, digits, spaces and ``.,:;()=-/`` (an underscore, which both refuse in
+    ``\text`` without an escape, is written as ``\_``)."""
+    safe = "".join(ch if ch.isalnum() or ch in " .,:;()=-/" else ("\\_" if ch == "_" else " ")
+                   for ch in str(text))
+    return rf"\text{{{safe}}}"
+
+
+def entry_repr_latex(e) -> str:
+    """One certificate entry for Jupyter: id, verdict, the printed form (and the reading
+    that holds)."""
+    head = _math_text(f"{e.id}: {e.kind}")
+    body = rf"{head} \quad {check_math(e.printed, e.id)}"
+    if e.kind not in ("confirmed", "definition", "not-applicable") and e.reading:
+        body += rf" \\ {_math_text('reading that holds:')} \quad {check_math(e.reading, e.id)}"
+    return r"$$\begin{gathered}" + body + r"\end{gathered}$$"
+
+
 def certificate_repr_latex(cert) -> str:
     rows = []
     for e in cert.entries:
-        status = e.status + (r"\text{, reading confirmed}" if e.reading else "")
-        rows.append(rf"\text{{{escape_text(e.id)}}} & {check_math(e.printed, e.id)} & "
-                    rf"\text{{{status}}}")
+        status = e.kind + (", reading confirmed" if e.kind not in (
+            "confirmed", "definition", "not-applicable") and e.reading else "")
+        rows.append(rf"{_math_text(e.id)} & {check_math(e.printed, e.id)} & "
+                    rf"{_math_text(status)}")
     return r"$$\begin{array}{lll}" + r" \\ ".join(rows) + r"\end{array}$$"

@@ -73,6 +73,9 @@ EN = {
     "n_reading": ", {n} hold only in a reading (shown beside the printed form)",
     "n_failing": ", {n} do not hold in any reading tried",
     "n_na": ", and {n} need more steps than $\\tau = {tau}$",
+    "by_kind": (" By kind: {definition} definitions, {confirmed} confirmed, {refuted} refuted, "
+                "{ill} ill-formed, {shorthand} shorthand, {ambiguous} ambiguous, {unproven} "
+                "unproven, {na} not applicable."),
     "part.forward": "Forward pass",
     "part.loss": "Loss",
     "part.bptt": "Gradients by recursion",
@@ -135,9 +138,10 @@ EN = {
     "cex_point": "at the point {values}",
     "cex_more": " and {n} more (all in the certificate's JSON)",
     "chain": "The chain rule written out for $\\tau = {tau}$",
-    "chain_text": (
-        "Generated from the unrolled graph: each term is one path from the loss down to the "
-        "parameter. A row of derivatives times a rank-3 Jacobian such as "
+    "chain_text": ("Generated from the unrolled graph: each term is one path from the loss "
+                   "down to the parameter."),
+    "chain_read": (
+        "A row of derivatives times a rank-3 Jacobian such as "
         "$\\partial \\boldsymbol{{h}}^{{(k)}} / \\partial \\boldsymbol{{W}}$ is read here as in "
         "the certified section: the sum over the entries (the shorthand above), and the "
         "Jacobians stand in descending order of the step."),
@@ -173,6 +177,9 @@ EN = {
     "reading_suffix": "; the reading: proved",
     "summary": ("{n} formulas: {defs} definitions, {conf} confirmed as printed, {reading} hold in a "
                 "reading, {fail} fail."),
+    "nb_code": "The generated code, checked",
+    "nb_code_text": ("The cell below writes the NumPy module that symrnn codegen writes, imports "
+                     "it and compares its gradients with central differences of its own loss."),
     # the gradient-flow section
     "flow": "Gradient flow: why tanh and not ReLU?",
     "flow_question": ("The note asks why the activation is usually tanh and not ReLU. A loss "
@@ -257,6 +264,8 @@ ZH = {
     "n_reading": "，{n} 个只在某种读法下成立（读法与原式并排给出）",
     "n_failing": "，{n} 个在所试的读法下都不成立",
     "n_na": "，{n} 个需要多于 $\\tau = {tau}$ 的时间步",
+    "by_kind": ("按结论分类：定义 {definition} 个，成立 {confirmed} 个，不成立 {refuted} 个，形状不合 {ill} 个，"
+                "简写 {shorthand} 个，有歧义 {ambiguous} 个，未证明 {unproven} 个，不适用 {na} 个。"),
     "part.forward": "前向传播",
     "part.loss": "损失",
     "part.bptt": "递归计算梯度",
@@ -311,8 +320,9 @@ ZH = {
     "cex_point": "取点 {values}",
     "cex_more": " 以及另外 {n} 个（全部见证书的 JSON）",
     "chain": "$\\tau = {tau}$ 时展开的链式法则",
-    "chain_text": (
-        "由展开图生成：每一项是从损失到参数的一条路径。导数行向量乘以三阶雅可比数组（例如 "
+    "chain_text": "由展开图生成：每一项是从损失到参数的一条路径。",
+    "chain_read": (
+        "导数行向量乘以三阶雅可比数组（例如 "
         "$\\partial \\boldsymbol{{h}}^{{(k)}} / \\partial \\boldsymbol{{W}}$）在这里与验证部分的读法相同："
         "对元素求和（上文的简写），雅可比矩阵按时间步从大到小排列。"),
     "one_path": "每个 $L^{{(t)}}$ 沿一条路径到达 ${param}$：",
@@ -343,6 +353,8 @@ ZH = {
     "how.not-applicable": "需要更多时间步",
     "reading_suffix": "；读法：已证明",
     "summary": "{n} 个公式：{defs} 个定义，{conf} 个按原样成立，{reading} 个在某种读法下成立，{fail} 个不成立。",
+    "nb_code": "生成的代码及其检验",
+    "nb_code_text": "下面的单元写出 symrnn codegen 生成的 NumPy 模块，导入它，并把它的梯度与其损失的中心差分比较。",
     "flow": "梯度的流动：为什么用 tanh 而不用 ReLU？",
     "flow_question": ("笔记问：为什么激活函数一般选择 tanh 而不用 ReLU？时间步 $t$ 的损失经过一步雅可比矩阵"
                       "$\\operatorname{{diag}}(\\phi'(\\boldsymbol{{a}}^{{(j)}}))\\boldsymbol{{W}}$ 的乘积"
@@ -382,6 +394,23 @@ TERMS = {
     "output-to-hidden (recurrent) weights": "输出到隐藏（循环）的权重",
     "hidden-to-output weights": "隐藏到输出的权重",
     "hidden bias": "隐藏层偏置", "output bias": "输出层偏置",
+    "the note's network: hidden-to-hidden recurrence, an output and a loss at every step":
+        "笔记中的网络：隐藏单元到隐藏单元的循环连接，每个时间步都有输出和损失",
+    "recurrence from the output o(t-1) to the hidden layer, a loss at every step":
+        "从输出 o(t-1) 到隐藏层的循环连接，每个时间步都有损失",
+    "eqs. 10.8-10.11, Fig. 10.3": "式 10.8–10.11，图 10.3",
+    "Fig. 10.4": "图 10.4",
+    "hyperbolic tangent, the note's choice (10.9)": "双曲正切，笔记的选择（10.9）",
+    "logistic sigmoid 1/(1+exp(-a))": "logistic sigmoid 函数 1/(1+exp(-a))",
+    "max(0, a); derivative 0 at a = 0 as in PyTorch, JAX and TensorFlow":
+        "max(0, a)；在 a = 0 处导数取 0，与 PyTorch、JAX 和 TensorFlow 相同",
+    "h = a (a linear RNN)": "h = a（线性循环网络）",
+    "a generic, undefined activation phi (symbolic only)": "一般的、未指定的激活函数 φ（仅符号计算）",
+    "softmax and the negative log-likelihood of the label, as in the note":
+        "softmax 与标签的负对数似然，与笔记相同",
+    "mean squared error 1/2 ||o - y||^2 on o(t), for regression": "o(t) 上的均方误差 1/2 ||o - y||^2，用于回归",
+    "sigmoid and binary cross-entropy per output, for multi-label targets":
+        "每个输出的 sigmoid 与二元交叉熵，用于多标签目标",
     # catalogue titles
     "hidden state, first section (generic phi)": "隐藏状态，第一部分（一般的 φ）",
     "output, first section": "输出，第一部分",
@@ -408,12 +437,12 @@ TERMS = {
     "recurrent weights W": "循环权重 W",
     "input weights U, entry by entry": "输入权重 U，逐元素",
     "input weights U": "输入权重 U",
-    "dL(t)/dV by the chain rule": "由链式法则求 dL(t)/dV",
-    "dL/dV summed over time": "dL/dV 对时间求和",
-    "three-step expansion of dL(3)/dW": "dL(3)/dW 的三步展开",
-    "general expansion of dL(t)/dW": "dL(t)/dW 的一般展开",
-    "three-step expansion of dL(3)/dU": "dL(3)/dU 的三步展开",
-    "general expansion of dL(t)/dU": "dL(t)/dU 的一般展开",
+    "output weights V, the loss of one step, by the chain rule": "输出权重 V，单个时间步的损失，由链式法则",
+    "output weights V, summed over the steps": "输出权重 V，对时间步求和",
+    "recurrent weights W, the note's three-step expansion": "循环权重 W，笔记的三步展开",
+    "recurrent weights W, the general expansion over k": "循环权重 W，对 k 的一般展开",
+    "input weights U, the note's three-step expansion": "输入权重 U，笔记的三步展开",
+    "input weights U, the general expansion over k": "输入权重 U，对 k 的一般展开",
     # notes on how a print is read
     "the note's n is read as tau": "笔记中的 n 读作 τ",
     "sigma is the output function: softmax in the note": "σ 是输出函数：笔记中为 softmax",
