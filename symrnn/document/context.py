@@ -114,7 +114,7 @@ def _product_latex(factors, marked=(), shapes=False) -> str:
         if shapes:
             text = rf"\underbrace{{{text}}}_{{{shape_latex(f)}}}"
         out.append(text)
-    return " ".join(out)
+    return "\n".join(out)
 
 
 def _direct_latex(expr) -> str:
@@ -226,7 +226,7 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
             out.append({"pair": (w["as_printed"], _product_latex(factors, marked_printed, True),
                                  w["reading"], _product_latex(moved_product, moved, True))})
             out.append({"text": w["moved"]})
-            out += _jacobian_line(e, w, entries, [moved_product[j] for j in moved])
+            out += _jacobian_line(e, w, entries, [moved_product[j] for j in moved], fmt)
             out += _elementwise(reading["details"], w, spec)
     elif e.kind == "shorthand" and d.get("rank3") is not None:
         r3 = d["rank3"]
@@ -259,13 +259,18 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
         if confirmed:
             out += _contractions(confirmed["details"], w)
     elif e.kind == "refuted":
-        out.append({"text": w["refuted"]})
+        out.append({"text": w["refuted"] + (" " + term_text(e.reason, fmt, lang) + "."
+                                            if e.reason else "")})
+        if e.counterexample:
+            out.append({"text": w["counterexample"] + ": " +
+                        counterexample_text(e.counterexample, fmt, lang) +
+                        ("。" if lang == "zh" else ".")})
     if e.kind == "confirmed" and d.get("elementwise") and "diag" in e.printed:
         out += _elementwise(d, w, spec, confirmed=True)
     return out
 
 
-def _jacobian_line(e, w, entries, moved) -> list[dict]:
+def _jacobian_line(e, w, entries, moved, fmt: str = "md") -> list[dict]:
     """The one line of derivation: the confirmed entry that prints the same gradient with its
     Jacobians, one of whose transposes has the moved factor where the reading puts it."""
     f = e.formula
@@ -279,8 +284,9 @@ def _jacobian_line(e, w, entries, moved) -> list[dict]:
         for out, wrt, value, transposed in other.details.get("jacobians", []):
             if any(transposed.has(m) or transposed.has(type(m)) for m in moved):
                 jac = partial_latex(latex(out), latex(wrt))
-                ref = escape_text(other.id, "md").replace("\\", "") if False else other.id
-                return [{"text": w["jacobian_step"].format(ref=_code(ref), jac=jac,
+                ref = escape_text(other.id, fmt)
+                ref = rf"\texttt{{{ref}}}" if fmt == "tex" else ref
+                return [{"text": w["jacobian_step"].format(ref=ref, jac=jac,
                                                            value=latex(value))},
                         {"math": rf"\left({jac}\right)^{{\top}} = \left({latex(value)}\right)"
                                  rf"^{{\top}} = {latex(transposed)}"},

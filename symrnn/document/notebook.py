@@ -58,9 +58,10 @@ print(f"loss {{loss:.6f}}; largest relative difference to central differences: {
 assert worst < 1e-5""",
     "figure": """\
 # gradient flow through time: why tanh and not ReLU (the figure of the document)
-from symrnn.analysis import analyze, plot
+from IPython.display import Image, display
+from symrnn.analysis import analyze, figure_png
 flow = analyze()
-fig = plot(flow)""",
+display(Image(figure_png(flow)))""",
 }
 
 
