@@ -224,6 +224,7 @@ class Formula:
     gradient_of: str | None = None
     steps: object = None
     note: str | None = None
+    ref: str | None = None  # the equation number(s) in Deep Learning, chapter 10
 
     def __post_init__(self):
         object.__setattr__(self, "readings", tuple(

@@ -14,6 +14,8 @@ Jacobians has no order, and both orders are built.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from ..naming import TAU, T, Grad, Steps, StepSum
@@ -651,6 +653,17 @@ SOURCE = {
     },
 }
 
-CATALOGUE = Catalogue(CATALOGUE + _chain_formulas(), SOURCE)
+#: The equation numbers of Deep Learning (chapter 10, section 10.2.2) the note's formulas are.
+REFS = {
+    "loss.total": "10.12-10.14", "loss.nll": "10.12-10.14", "bptt.dL_dLt": "10.17",
+    "bptt.grad_o": "10.18", "bptt.grad_h_tau": "10.19", "bptt.grad_h.jacobian": "10.20",
+    "bptt.grad_h": "10.21", "bptt.grad_c.middle": "10.22", "bptt.grad_c": "10.22",
+    "bptt.grad_b.middle": "10.23", "bptt.grad_b": "10.23", "bptt.grad_V.middle": "10.24",
+    "bptt.grad_V": "10.24", "bptt.grad_W.middle": "10.25", "bptt.grad_W": "10.26",
+    "bptt.grad_U.middle": "10.27", "bptt.grad_U": "10.28",
+}
+
+CATALOGUE = Catalogue(tuple(dataclasses.replace(f, ref=REFS[f.id]) if f.id in REFS else f
+                            for f in CATALOGUE + _chain_formulas()), SOURCE)
 
 __all__ = ["CATALOGUE", "Chain", "IllFormed"]

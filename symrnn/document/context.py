@@ -147,6 +147,9 @@ class EntryView:
         self.id = escape_text(e.id, fmt)
         self.anchor = "cert-" + "".join(ch if ch.isalnum() else "-" for ch in e.id)
         self.title = term_text(e.title, fmt, lang)
+        ref = getattr(e.formula, "ref", None)
+        if ref and ref not in e.title:
+            self.title += f" ({escape_text(ref, fmt)})"
         self.part = e.part
         self.status = e.kind
         self.kind_words = w[f"kind.{e.kind}"]

@@ -101,7 +101,7 @@ EN = {
     "verdict.confirmed.instance": "holds as printed at this $\\tau$ and these sizes",
     "verdict.definition": "defines the model; equal to its equation for every size",
     "verdict.not-applicable": "needs more steps than $\\tau = {tau}$",
-    "verdict.reading": "does not hold as printed; the reading beside it does",
+    "verdict.reading": "does not hold as printed; the reading shown with it does",
     "verdict.none": "does not hold as printed, and no reading tried holds",
     "illformed": (
         "As printed, the product multiplies ${left}$ (${lshape}$) by ${right}$ (${rshape}$): "
@@ -122,7 +122,7 @@ EN = {
     "shorthand": (
         "As printed, ${rank3}$ is a rank-3 array (${shape}$): one matrix of derivatives for "
         "each entry of ${node}$. A row times it is not a matrix product; as in the book "
-        "(section 6.5.2) it stands for the sum over that entry index $i$, shown beside."),
+        "(section 6.5.2) it stands for the sum over that entry index $i$, as in the reading."),
     "contraction": "Spelled out, the derivative of entry $i$ (the direct dependence, earlier steps held fixed) is",
     "contraction_end": "where $\\boldsymbol{{e}}_{{i}}$ is the $i$-th unit vector.",
     "ambiguous": (
@@ -291,7 +291,7 @@ ZH = {
     "verdict.confirmed.instance": "在这个 $\\tau$ 和这些大小下按原样成立",
     "verdict.definition": "定义模型；对任意大小都与模型的等式相同",
     "verdict.not-applicable": "需要多于 $\\tau = {tau}$ 的时间步",
-    "verdict.reading": "按原样不成立；右边的读法成立",
+    "verdict.reading": "按原样不成立；与它一同给出的读法成立",
     "verdict.none": "按原样不成立，所试的读法也都不成立",
     "illformed": (
         "按原样，乘积把 ${left}$（${lshape}$）乘以 ${right}$（${rshape}$）：前者的列数与后者的行数"
@@ -306,7 +306,7 @@ ZH = {
     "min_char_rnn": "（min-char-rnn 中：dhraw = (1 - hs[t] * hs[t]) * dh）",
     "shorthand": (
         "按原样，${rank3}$ 是一个三阶数组（${shape}$）：${node}$ 的每个元素对应一个导数矩阵。"
-        "行向量乘以它不是矩阵乘积；按书中 6.5.2 节的约定，它表示对元素下标 $i$ 求和，见右边。"),
+        "行向量乘以它不是矩阵乘积；按书中 6.5.2 节的约定，它表示对元素下标 $i$ 求和，见所给的读法。"),
     "contraction": "写开来，第 $i$ 个元素的导数（直接依赖，之前的时间步固定不变）是",
     "contraction_end": "其中 $\\boldsymbol{{e}}_{{i}}$ 是第 $i$ 个单位向量。",
     "ambiguous": (
