@@ -261,6 +261,8 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
                             ("。" if lang == "zh" else ".")})
         if confirmed:
             out += _contractions(confirmed["details"], w)
+    elif e.kind == "ill-formed" and e.reason:  # not a product (a label read as a vector)
+        out.append({"text": term_text(e.reason, fmt, lang) + "."})
     elif e.kind == "refuted":
         out.append({"text": w["refuted"] + (" " + term_text(e.reason, fmt, lang) + "."
                                             if e.reason else "")})
@@ -268,6 +270,15 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
             out.append({"text": w["counterexample"] + ": " +
                         counterexample_text(e.counterexample, fmt, lang) +
                         ("。" if lang == "zh" else ".")})
+    if e.kind != "ambiguous":  # a reading that fails (another activation): the point
+        for r in e.readings:
+            if r["kind"] == "refuted":
+                out.append({"labelled": (w["reading_refuted"], w["order.refuted"]),
+                            "math": aligned(formula_lines(check_math(r["latex"], e.id)))})
+                if r.get("counterexample"):
+                    out.append({"text": w["counterexample"] + ": " +
+                                counterexample_text(r["counterexample"], fmt, lang) +
+                                ("。" if lang == "zh" else ".")})
     if e.kind == "confirmed" and d.get("elementwise") and "diag" in e.printed:
         out += _elementwise(d, w, spec, confirmed=True)
     return out

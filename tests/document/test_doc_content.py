@@ -113,9 +113,10 @@ def test_equation_titles_come_from_the_readers(doc3, default_results):
     shown = re.findall(r"\\noindent\$(\\nabla.*?)\$, ", doc3)
     assert shown == [_latex(e.lhs) for e in default_results.equations]
     # the note prints grad_h twice (Jacobian and matrix form); it prints no grad_a
-    assert (r"\symrnnstatus{confirmed} (\texttt{bptt.grad\_h.jacobian});" + "\n"
-            r"\symrnnstatus{ill-formed} as printed, confirmed in a reading "
-            r"(\texttt{bptt.grad\_h}).") in doc3
+    assert (r"\symrnnstatus{confirmed} (\texttt{bptt.grad\_h.jacobian}, "
+            r"p.~\pageref{cert-bptt-grad-h-jacobian});" + "\n"
+            r"\symrnnstatus{ill-formed} as printed; a reading holds "
+            r"(\texttt{bptt.grad\_h}, p.~\pageref{cert-bptt-grad-h}).") in doc3
     grad_a = doc3[doc3.index(r"\texttt{grad\_a}}"):doc3.index(r"\texttt{grad\_c}}")]
     assert "Not printed in the note." in grad_a
 
@@ -161,8 +162,10 @@ def test_statuses_readings_reasons_and_counterexamples(spec):
             assert re.sub(r"\s", "", escape_text(e.reason)) in _flat(block)
         if e.status == "not-applicable":
             assert "needs more steps than" in block
-        if e.status == "ill-formed":  # the factors that do not multiply, with their shapes
+        if e.status == "ill-formed" and e.details.get("factors"):  # factors and their shapes
             assert r"\underbrace" in block and "do not match the rows" in block
+        elif e.status == "ill-formed":  # not a product: the reason says what is wrong
+            assert re.sub(r"\s", "", escape_text(e.reason)) in _flat(block)
         cex = e.counterexample or next(
             (r["counterexample"] for r in e.readings if r.get("counterexample")), None)
         if cex:
