@@ -362,32 +362,75 @@ def summary_text(result: Analysis) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _decade_ticks(lo: float, hi: float, most: int = 7) -> tuple[list[float], list[float]]:
+    """Labelled ticks at 10^(step k) (always 10^0; at most ``most`` labels) and a minor tick
+    at every decade between ``lo`` and ``hi`` (decades), or every step/5 decades when the
+    range is wider than 40."""
+    lo, hi = math.floor(min(lo, 0)), math.ceil(max(hi, 0))
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if (hi - lo) / s <= most)
+    major = [10.0 ** e for e in range(lo - lo % step, hi + 1, step) if lo <= e <= hi]
+    every = 1 if hi - lo <= 40 else max(1, step // 5)  # a comb of 100 ticks reads as a bar
+    minor = [10.0 ** e for e in range(lo, hi + 1) if e % every == 0]
+    return major, minor
+
+
 def plot(result: Analysis):
-    """The figure: one panel per spectral radius, one line per activation, log scale."""
+    """The figure, for a page: one panel per spectral radius in a grid of three columns, one
+    line per activation, log scale with a tick at every decade (labels include 10^0, where
+    every curve starts), a dashed line at 1, and one legend for all panels."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, LogFormatterMathtext, NullFormatter
 
     labels = result.labels
-    fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 3.6), sharey=True,
-                             squeeze=False)
+    cols = 3
+    rows = max(1, math.ceil((len(labels) + 1) / cols))  # one cell for the legend
+    fig, axes = plt.subplots(rows, cols, figsize=(7.0, 2.35 * rows + 0.2), sharey=True,
+                             sharex=True, squeeze=False)
     lags = np.arange(result.max_lag + 1)
     styles = {"tanh": "-", "sigmoid": "--", "relu": "-.", "identity": ":"}
-    for ax, label in zip(axes[0], labels):
+    logs = [c.log_norms[np.isfinite(c.log_norms)] / math.log(10) for c in result.curves]
+    lo = min((float(l.min()) for l in logs if l.size), default=-1.0)
+    hi = max((float(l.max()) for l in logs if l.size), default=1.0)
+    major, minor = _decade_ticks(lo, hi)
+    handles = {}
+    flat = [ax for row in axes for ax in row]
+    for ax, label in zip(flat, labels):
         rho = None
         for c in (c for c in result.curves if c.label == label):
             rho = c.radius
             y = np.exp(c.log_norms)
-            ax.plot(lags, np.where(y > 0, y, np.nan), styles.get(c.activation, "-"),
-                    label=f"{c.activation} ({c.factor:.3g}/step)")
+            (line,) = ax.plot(lags, np.where(y > 0, y, np.nan), styles.get(c.activation, "-"),
+                              lw=1.2, label=c.activation)
+            handles.setdefault(c.activation, line)
+        ax.axhline(1.0, color="0.35", lw=0.8, ls=(0, (4, 3)), zorder=0)
         ax.set_yscale("log")
-        ax.set_title(f"W random, ρ={rho:.2f}" if label == "random" else f"spectral radius ρ={label}",
+        ax.yaxis.set_major_locator(FixedLocator(major))
+        ax.yaxis.set_minor_locator(FixedLocator(minor))
+        ax.yaxis.set_major_formatter(LogFormatterMathtext())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylim(10.0 ** math.floor(min(lo, 0)), 10.0 ** math.ceil(max(hi, 0)))
+        ax.set_title(f"ρ = {rho:.2f}" + (" (W as drawn)" if label == "random" else ""),
                      fontsize=9)
-        ax.set_xlabel("lag t − k")
+        ax.tick_params(labelsize=8)
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
-    axes[0][0].set_ylabel("‖∇h(k) L‖ / ‖∇h(t) L‖")
-    fig.suptitle("Gradient norm vs lag through ∏ diag(φ′(a(j))) W", fontsize=10)
+    for ax in flat[len(labels):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("lag t − k", fontsize=9)
+        ax.xaxis.set_tick_params(labelbottom=True)
+    for row in axes:
+        row[0].set_ylabel("‖∇h(k) L‖ / ‖∇h(t) L‖", fontsize=9)
+    legend_ax = flat[len(labels)] if len(flat) > len(labels) else None
+    entries = list(handles.values()) + [plt.Line2D([], [], color="0.35", lw=0.8,
+                                                   ls=(0, (4, 3)))]
+    names = list(handles) + ["1 (no change)"]
+    if legend_ax is not None:
+        legend_ax.legend(entries, names, loc="center", fontsize=9, frameon=False,
+                         title="activation", title_fontsize=9)
+    else:
+        fig.legend(entries, names, loc="lower center", ncol=len(names), fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -89,10 +89,11 @@ def emit_numpy(spec, form: str = "loop", command: str | None = None,
 
 def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | None = None,
              analysis=False, graphics: str | None = "gradient_flow.png",
-             results: Results | None = None) -> str:
+             results: Results | None = None, lang: str = "en") -> str:
     """The document for ``spec``: a fragment to ``\\input`` (default), a complete article
-    (``standalone``), or Markdown (``fmt="md"``). ``analysis``: ``True`` adds the gradient-flow
-    section with ``symrnn analyze``'s defaults, or pass an ``Analysis``."""
+    (``standalone``), or Markdown (``fmt="md"``), in English (``lang="en"``) or Chinese
+    (``"zh"``). ``analysis``: ``True`` adds the gradient-flow section with ``symrnn
+    analyze``'s defaults, or pass an ``Analysis``."""
     from .analysis import Analysis, analyze
     from .document import document
     check_spec(spec)
@@ -112,4 +113,4 @@ def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | No
         raise TypeError(f"analysis must be True, False or an Analysis, got "
                         f"{type(analysis).__name__}")
     return document(results, fmt, standalone, analysis, graphics if analysis else None,
-                    command)
+                    command, lang)

@@ -40,11 +40,12 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
 
     results = functools.lru_cache(maxsize=None)(analyse)
 
-    def doc(spec: RNNSpec, fmt: str) -> tuple[str, Callable[[], str]]:
-        path = f"generated/bptt_tau{spec.tau}.{fmt}"
+    def doc(spec: RNNSpec, fmt: str, lang: str = "en") -> tuple[str, Callable[[], str]]:
+        path = f"generated/bptt_tau{spec.tau}{'' if lang == 'en' else '.' + lang}.{fmt}"
         standalone = fmt == "tex"
         return path, lambda: document(results(spec), fmt, standalone,
-                                      command=latex_command(spec, fmt, standalone, path))
+                                      command=latex_command(spec, fmt, standalone, path,
+                                                            lang=lang), lang=lang)
 
     flow = functools.lru_cache(maxsize=None)(analyze)
     figures = functools.lru_cache(maxsize=None)(lambda: figure_bytes(flow()))
@@ -66,6 +67,9 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
           for m in ("single-output", "teacher-forcing", "bidirectional", "deep")],
         doc(RNNSpec(), "tex"),
         doc(RNNSpec(), "md"),
+        doc(RNNSpec(), "tex", "zh"),
+        doc(RNNSpec(), "md", "zh"),
+        doc(RNNSpec(), "ipynb"),
         *[(f"generated/analysis/{name}", analysis[name]) for name in FILES],
     ]
 

@@ -110,8 +110,50 @@ _INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$")
 
 
 def markdown_formulas(md: str) -> list[str]:
-    """Every $$ display $$ and $inline$ formula of a Markdown document."""
-    displays = _DISPLAY.findall(md)
-    rest = _DISPLAY.sub("", md)
-    rest = re.sub(r"`[^`]*`", "", rest)
-    return displays + _INLINE.findall(rest)
+    """Every formula of a Markdown document as GitHub reads it (``github_math``)."""
+    displays, inline, problems = github_math(md)
+    assert problems == [], problems
+    return displays + inline
+
+
+#: CommonMark backslash escapes (any ASCII punctuation): GitHub's Markdown layer turns
+#: ``\{`` into ``{`` and ``\\`` into ``\`` before the math renderer sees them.
+_ESCAPED = re.compile(r"\\[!-/:-@\[-`{-~]")
+
+
+def github_math(md: str) -> tuple[list[str], list[str], list[str]]:
+    r"""Parse ``md`` as GitHub-flavoured Markdown (markdown-it-py, CommonMark with tables and
+    GitHub's math: ```math fences, ``$...$`` inline with no space just inside) and return
+    what reaches the math renderer (the fences verbatim, the inline spans) and the problems
+    that break on GitHub: a ``$$`` block outside a fence, a backslash escape (``\{``,
+    ``\\``, ``\,``) inside inline math, a ``$`` left in the text (a span with a space just
+    inside is not math), a ``\(`` in prose (MathJax viewers take it as math)."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+    parser = MarkdownIt("commonmark").enable("table").use(
+        dollarmath_plugin, allow_space=False, allow_digits=True, double_inline=False)
+    displays, inline, problems = [], [], []
+
+    def walk(tokens):
+        for tok in tokens:
+            if tok.type == "fence" and tok.info.strip() == "math":
+                displays.append(tok.content.rstrip("\n"))
+            elif tok.type in ("math_block", "math_block_label"):
+                problems.append(f"$$ block outside a math fence: {tok.content[:80]!r}")
+            elif tok.type == "math_inline":
+                inline.append(tok.content)
+                bad = _ESCAPED.findall(tok.content)
+                if bad:
+                    problems.append(f"inline math with {bad} that GitHub's Markdown eats: "
+                                    f"{tok.content[:80]!r}")
+            elif tok.type == "text" and "$" in tok.content:
+                problems.append(f"a $ that is not math: {tok.content[:80]!r}")
+            elif tok.type == "inline":
+                prose = re.sub(r"\$[^$]*\$|`[^`]*`", "", tok.content)
+                if "\\(" in prose:
+                    problems.append(f"\\( in prose: {tok.content[:80]!r}")
+            if tok.children:
+                walk(tok.children)
+
+    walk(parser.parse(md))
+    return displays, inline, problems

@@ -27,18 +27,42 @@ class IllFormed(Exception):
     """A printed formula that does not type-check; ``only_when`` names the sizes (= 1) for
     which it would."""
 
-    def __init__(self, message: str, only_when: tuple[str, ...] = ()):
+    def __init__(self, message: str, only_when: tuple[str, ...] = (), factors: tuple = (),
+                 at: int | None = None):
         super().__init__(message)
         self.only_when = only_when
+        #: the factors of the product as printed, and the index of the first factor that does
+        #: not multiply with the product of those before it
+        self.factors = factors
+        self.at = at
 
 
 class Shorthand(Exception):
     """A rank-3 Jacobian inside a matrix product: the tensor convention of Deep Learning
-    section 6.5.2, not a matrix product."""
+    section 6.5.2, not a matrix product. ``rank3`` is that Jacobian."""
+
+    def __init__(self, message: str, rank3=None):
+        super().__init__(message)
+        self.rank3 = rank3
 
 
 class Ambiguous(Exception):
     """A product over steps of matrices that do not commute, printed without an order."""
+
+    def __init__(self, message: str, product=None):
+        super().__init__(message)
+        self.product = product
+
+
+#: The matrix products built since ``record_products()`` (each a tuple of factors): what a
+#: verdict's explanation shows (which factor a reading moved).
+_PRODUCTS: list = []
+
+
+def record_products() -> list:
+    """Start recording the products ``product`` builds; returns the (cleared) record."""
+    _PRODUCTS.clear()
+    return _PRODUCTS
 
 
 # ------------------------------------------------------------------ printed objects
@@ -89,18 +113,20 @@ def product(*factors):
     for f in factors:
         if isinstance(f, Rank3):
             raise Shorthand(f"{f.text()} is a rank-3 Jacobian ({' x '.join(map(_dim_name, f.shape))})"
-                            f" inside a matrix product")
+                            f" inside a matrix product", f)
         if isinstance(f, StepProduct):
             raise Ambiguous(f"{f.label} is a product over steps of matrices that do not commute, "
-                            f"printed without an order")
+                            f"printed without an order", f)
     out = factors[0]
-    for f in factors[1:]:
+    for k, f in enumerate(factors[1:], 1):
         a, b = out.shape[1], f.shape[0]
         if sp.simplify(a - b) != 0:
             sizes = tuple(_dim_name(d) for d in (a, b) if not d.is_Integer)
             raise IllFormed(f"the factors {sp.sstr(out)} ({_shape(out)}) and {sp.sstr(f)} "
-                            f"({_shape(f)}) do not multiply", sizes if 1 in (a, b) else ())
+                            f"({_shape(f)}) do not multiply", sizes if 1 in (a, b) else (),
+                            tuple(factors), k)
         out = sp.MatMul(out, f)
+    _PRODUCTS.append(tuple(factors))
     return out
 
 
@@ -198,6 +224,7 @@ class Formula:
     gradient_of: str | None = None
     steps: object = None
     note: str | None = None
+    ref: str | None = None  # the equation number(s) in Deep Learning, chapter 10
 
     def __post_init__(self):
         object.__setattr__(self, "readings", tuple(

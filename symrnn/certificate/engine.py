@@ -36,7 +36,7 @@ from ..functions import ACTIVATIONS, LOSSES
 from ..naming import TAU, T, At, Grad, StepSum
 from ..processes import quiet_worker
 from .claims import (ASSUMPTIONS, Ambiguous, Claim, Formula, GClaim, IllFormed, Reading,
-                     Shorthand, same_shapes)
+                     Shorthand, record_products, same_shapes)
 from .general import General
 from .instance import Instance
 
@@ -60,6 +60,10 @@ class Verdict:
     counterexample: dict | None = None
     method: str = ""
     instance: str | None = None  # the instance cross-check's outcome, in words
+    #: what the check met on the way, for an explanation (``explain_data``): the products
+    #: built, the factors that did not multiply, the rank-3 Jacobian, the Jacobians written,
+    #: the contractions written out, the elementwise form of a diagonal times a vector
+    details: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +86,8 @@ class Entry:
     instance: str | None = None
     note: str | None = None
     formula: Formula | None = field(default=None, repr=False, compare=False)
+    #: the printed form's check data (``Verdict.details``); SymPy objects, ``to_json`` prints
+    details: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def status(self) -> str:  # the old name, kept for one release
@@ -116,14 +122,20 @@ class Entry:
         return self.kind in ("confirmed", "definition", "not-applicable") or \
             self.confirmed_reading is not None
 
+    def _repr_latex_(self) -> str:
+        from ..document.printer import entry_repr_latex  # lazy: documents read this
+        return entry_repr_latex(self)
+
     def to_json(self) -> dict:
         return {
             "id": self.id, "part": self.part, "title": self.title, "printed": self.printed,
             "text": self.text, "kind": self.kind, "status": self.kind, "scope": self.scope,
             "conditions": self.conditions,
-            "readings": [{k: r[k] for k in ("text", "latex", "kind", "scope", "what",
-                                            "counterexample", "conditions")}
+            "readings": [{**{k: r[k] for k in ("text", "latex", "kind", "scope", "what",
+                                               "counterexample", "conditions", "moved")},
+                          "details": details_json(r.get("details", {}))}
                          for r in self.readings],
+            "details": details_json(self.details),
             "counterexample": self.counterexample, "reason": self.reason,
             "method": self.method, "instance": self.instance, "note": self.note,
             "seconds": self.seconds,
@@ -145,24 +157,55 @@ class Checker:
     # ---------------------------------------------------------------- one builder
 
     def decide(self, build: Callable, method: str, refute_instance=None) -> Verdict:
-        """Build at symbolic sizes and check; then cross-check at the instance."""
+        """Build at symbolic sizes and check; then cross-check at the instance. The verdict's
+        ``details`` say what the check met (for an explanation; they decide nothing)."""
+        products = record_products()
+        self.G.contractions = []
+        holder: dict = {}
+        v = self._decide(build, method, holder)
+        d = v.details
+        d["products"] = list(products)
+        seen, jacs = set(), []
+        for out, wrt, value in self.G.jacobians_used:
+            if (out, wrt) not in seen:
+                seen.add((out, wrt))
+                jacs.append((out, wrt, value, sp.Transpose(value).doit()))
+        d["jacobians"] = jacs
+        cons = []
+        for node, param in dict.fromkeys(self.G.contractions):
+            if isinstance(node, At) and (node.name, param) not in {(n.name, p) for n, p, _ in cons}:
+                direct = self.G.direct(node.name, param)
+                if direct is not None:
+                    cons.append((self.G.node(node.name, T), param, direct))
+        d["contractions"] = cons
+        forms = [elementwise(c.formula) for c in holder.get("claims", [])
+                 if isinstance(c.formula, sp.Basic)]
+        d["elementwise"] = [f for f in forms if f is not None]
+        return v
+
+    def _decide(self, build: Callable, method: str, holder: dict) -> Verdict:
         self.G.jacobians_used = []  # the Jacobians this formula writes, proved with it
         try:
             claims = build(self.G)
+            holder["claims"] = claims
             same_shapes(claims)
         except IllFormed as e:
             v = Verdict("ill-formed", "all", f"as printed, {e}", method="type check with "
-                        "column vectors, symbolic sizes")
+                        "column vectors, symbolic sizes",
+                        details={"factors": e.factors, "at": e.at} if e.factors else {})
             if e.only_when:
                 v.conditions.append(f"well-formed only when {' = '.join(e.only_when)} = 1")
                 v.instance = self._instance_of_illformed(build)
             return v
         except Shorthand as e:
             return Verdict("shorthand", "all", f"as printed, {e}",
-                           method="a rank-3 Jacobian inside a product")
+                           method="a rank-3 Jacobian inside a product",
+                           details={"rank3": e.rank3} if e.rank3 is not None else {})
         except Ambiguous as e:
             return Verdict("ambiguous", "all", f"as printed, {e}",
-                           method="a product of non-commuting matrices without an order")
+                           method="a product of non-commuting matrices without an order",
+                           details={"product": e.product.label} if e.product is not None
+                           else {})
         outside = self._reads_outside(claims)
         if outside:
             return Verdict("ill-formed", "all", f"as printed, {outside}",
@@ -351,11 +394,18 @@ def run_formula(f: Formula, checker: Checker) -> Entry:
     if v.kind not in ("confirmed", "definition"):
         for r in f.readings:
             rv = checker.decide(r.build, f.method)
+            moved = None
+            if v.details.get("factors"):
+                found = _moved(v.details["factors"], rv.details.get("products", []))
+                if found is not None:
+                    rv.details["moved_product"] = found[0]
+                    moved = found[1]
             readings.append({"text": r.text, "latex": r.latex, "kind": rv.kind,
                              "scope": rv.scope, "what": r.what, "method": rv.method,
                              "counterexample": rv.counterexample,
                              "conditions": rv.conditions + list(r.conditions),
-                             "instance": rv.instance, "reason": rv.reason})
+                             "instance": rv.instance, "reason": rv.reason,
+                             "moved": moved, "details": rv.details})
     reason = v.reason
     if v.kind == "refuted":
         reason = _assumption_broken(f, checker) or "the two sides differ at the point given"
@@ -368,7 +418,7 @@ def run_formula(f: Formula, checker: Checker) -> Entry:
         conditions += [c for c in r["conditions"] if c not in conditions]
     return Entry(f.id, f.part, f.title, f.printed, f.text, v.kind, v.scope, conditions,
                  readings, reason, method, round(time.perf_counter() - start, 3),
-                 v.counterexample, v.instance, f.note, f)
+                 v.counterexample, v.instance, f.note, f, v.details)
 
 
 @dataclass
@@ -418,6 +468,74 @@ class Certificate:
 def _spec_json(spec) -> dict:
     fields = ("model", "tau", "n_in", "n_hidden", "n_out", "activation", "loss", "h0")
     return {k: getattr(spec, k) for k in fields if hasattr(spec, k)}
+
+
+def _shape_json(m) -> list[str]:
+    return [sp.sstr(d) for d in m.shape]
+
+
+def details_json(d: dict) -> dict:
+    """``Verdict.details`` as JSON: each SymPy object as its plain text, shapes as lists."""
+    out: dict = {}
+    if "factors" in d:
+        out["factors"] = [{"text": sp.sstr(f), "shape": _shape_json(f)} for f in d["factors"]]
+        out["at"] = d.get("at")
+    if "rank3" in d:
+        r = d["rank3"]
+        out["rank3"] = {"text": r.text(), "shape": [sp.sstr(x) for x in r.shape]}
+    if "product" in d:
+        out["product"] = d["product"]
+    if d.get("jacobians"):
+        out["jacobians"] = [{"of": sp.sstr(a), "wrt": sp.sstr(b), "value": sp.sstr(v),
+                             "transpose": sp.sstr(vt)} for a, b, v, vt in d["jacobians"]]
+    if d.get("contractions"):
+        out["contractions"] = [{"of": sp.sstr(n), "wrt": sp.sstr(p), "direct": sp.sstr(e)}
+                               for n, p, e in d["contractions"]]
+    if d.get("elementwise"):
+        out["elementwise"] = [sp.sstr(e) for e in d["elementwise"]]
+    return out
+
+
+def elementwise(expr):
+    """``expr`` with every diag(v) g (g a column) written as the elementwise product v (.) g
+    (what code computes); None when there is none."""
+    found = []
+
+    def flat(m):
+        return [x for a in m.args for x in (flat(a) if isinstance(a, sp.MatMul) else [a])]
+
+    def fold(m):
+        args = flat(m)
+        out = []
+        for a in args:
+            if out and isinstance(out[-1], sp.DiagMatrix) and getattr(a, "shape", (0, 0))[1] == 1:
+                d = out.pop()
+                found.append(True)
+                out.append(sp.HadamardProduct(d.args[0], a))
+                continue
+            out.append(a)
+        return sp.MatMul(*out) if len(out) > 1 else out[0]
+
+    new = expr.replace(lambda e: isinstance(e, sp.MatMul) and any(
+        isinstance(x, sp.DiagMatrix) for x in flat(e)), fold)
+    return new if found else None
+
+
+def _moved(printed: tuple, products: list) -> tuple[tuple, list[int]] | None:
+    """A product the reading built from the printed factors in another order, and the
+    positions (in it) of the factors that moved: those outside a longest common
+    subsequence of the two orders."""
+    import difflib
+    keys = [sp.srepr(f) for f in printed]
+    for prod in products:
+        other = [sp.srepr(f) for f in prod]
+        if sorted(other) != sorted(keys) or other == keys:
+            continue
+        kept = set()
+        for block in difflib.SequenceMatcher(a=keys, b=other, autojunk=False).get_matching_blocks():
+            kept.update(range(block.b, block.b + block.size))
+        return prod, [i for i in range(len(prod)) if i not in kept]
+    return None
 
 
 _WORK: tuple | None = None  # what forked workers inherit

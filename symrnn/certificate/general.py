@@ -56,6 +56,7 @@ class General:
         #: concrete sizes (the instance's), or None for symbols
         self.sizes = None if sizes is None else {d.symbol: sizes[d.name] for d in DIMS}
         self.jacobians_used: list = []
+        self.contractions: list = []  # (node, param) of every contraction a formula wrote
 
     # ---------------------------------------------------------------- what builders use
 
@@ -114,7 +115,32 @@ class General:
         return Rank3(node, param)
 
     def contract(self, row, node: At, param) -> "Contraction":
+        self.contractions.append((self._symbolic(node), self._symbolic(param)
+                                  if isinstance(param, sp.MatrixSymbol) else param))
         return Contraction(row, node, param)
+
+    def direct(self, name: str, param) -> sp.MatrixExpr | None:
+        """d name_i(t) / d P, the direct dependence, in matrix form: the summand of the
+        derived grad_P L with grad_name(t) L replaced by the unit vector e_i (None when
+        grad_P L does not read grad_name(t) L). What a contraction sum_i r_i d name_i/dP
+        stands for, written out."""
+        try:
+            truth = self.truth(param, None)
+        except Exception:  # noqa: BLE001 - an explanation only; the verdict does not use it
+            return None
+        if truth is None:
+            return None
+        node = self.node(name, T)
+        grad = Grad(node)
+        e_i = sp.MatrixSymbol("e_i", node.rows, 1)
+        for s in (truth.args if isinstance(truth, sp.MatAdd) else (truth,)):
+            expr = s.expr if isinstance(s, StepSum) else s
+            if not isinstance(s, StepSum) or s.steps.lo != 1:
+                continue
+            out = self.expand(expr, frozenset({grad}), ALL_STEPS)
+            if out.has(grad):
+                return out.xreplace({grad: e_i})
+        return None
 
     def label(self):
         """y(t) as a class label (its one-hot vector); refused for vector targets."""
@@ -354,6 +380,9 @@ class General:
         want = self._in_basis_terms(self.tangent(out, wrt, i, (j,), ctx), ctx)
         got = to_index(self.basis(matrix), i, j, ctx)
         return not normal_form(got + [Term(-t.coeff, t.bound) for t in want])
+
+
+ALL_STEPS = Steps(1, TAU)
 
 
 def _by_range(expr) -> dict:

@@ -14,6 +14,8 @@ Jacobians has no order, and both orders are built.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from ..naming import TAU, T, Grad, Steps, StepSum
@@ -567,9 +569,12 @@ CATALOGUE: tuple[Formula, ...] = (
 )
 
 
+WEIGHTS = {"W": "recurrent weights W", "U": "input weights U"}
+
+
 def _chain_formulas() -> tuple[Formula, ...]:
     out = [
-        Formula("chain.dLt_dV", "chain", "dL(t)/dV by the chain rule",
+        Formula("chain.dLt_dV", "chain", "output weights V, the loss of one step, by the chain rule",
                 r"\frac{\partial L^{(t)}}{\partial V}=\frac{\partial L^{(t)}}{\partial o^{(t)}}\cdot "
                 r"\frac{\partial o^{(t)}}{\partial V}", "dL(t)/dV = dL(t)/do(t) . do(t)/dV",
                 _printed_dV(True),
@@ -577,7 +582,7 @@ def _chain_formulas() -> tuple[Formula, ...]:
                   r"o_i^{(t)}} \frac{\partial o_i^{(t)}}{\partial V}",
                   "dL(t)/dV = sum_i dL(t)/do_i(t) do_i(t)/dV", _dLt_dV(True),
                   CONTRACTION.format(p="V").replace("dh_i(k)", "do_i(t)")),)),
-        Formula("chain.dL_dV", "chain", "dL/dV summed over time",
+        Formula("chain.dL_dV", "chain", "output weights V, summed over the steps",
                 r"\frac{\partial L}{\partial V}=\sum_{t=1}^{n}\frac{\partial L^{(t)}}{\partial "
                 r"o^{(t)}}\cdot \frac{\partial o^{(t)}}{\partial V}",
                 "dL/dV = sum_{t=1..n} dL(t)/do(t) . do(t)/dV", _printed_dV(False),
@@ -590,7 +595,7 @@ def _chain_formulas() -> tuple[Formula, ...]:
     for param in ("W", "U"):
         three = Chain(param, three=True)
         out.append(Formula(
-            f"chain.dL3_d{param}", "chain", f"three-step expansion of dL(3)/d{param}",
+            f"chain.dL3_d{param}", "chain", f"{WEIGHTS[param]}, the note's three-step expansion",
             _three_terms(param),
             f"dL(3)/d{param} = sum_{{k=1..3}} dL(3)/do(3) do(3)/dh(3) prod_{{j=k+1..3}} "
             f"dh(j)/dh(j-1) dh(k)/d{param}",
@@ -601,7 +606,7 @@ def _chain_formulas() -> tuple[Formula, ...]:
             needs_tau=3, method="induction"))
         general = Chain(param, three=False)
         out.append(Formula(
-            f"chain.dLt_d{param}", "chain", f"general expansion of dL(t)/d{param}",
+            f"chain.dLt_d{param}", "chain", f"{WEIGHTS[param]}, the general expansion over k",
             _chain_printed(param, "t", "0"),
             f"dL(t)/d{param} = sum_{{k=0..t}} dL(t)/do(t) do(t)/dh(t) prod_{{j=k+1..t}} "
             f"dh(j)/dh(j-1) dh(k)/d{param}",
@@ -625,6 +630,40 @@ def _chain_formulas() -> tuple[Formula, ...]:
     return tuple(out)
 
 
-CATALOGUE = CATALOGUE + _chain_formulas()
+class Catalogue(tuple):
+    """The formulas of one source text, with the source's own headings (``parts``: for each
+    part of the catalogue, the heading in the source and its English rendering)."""
+
+    source: dict = {}
+
+    def __new__(cls, formulas, source: dict):
+        self = super().__new__(cls, formulas)
+        self.source = source
+        return self
+
+
+SOURCE = {
+    "parts": {
+        "forward": {"en": "RNN forward propagation; forward propagation",
+                    "zh": "RNN 前向传播；前向传播"},
+        "loss": {"en": "forward propagation (the loss)", "zh": "前向传播（损失）"},
+        "bptt": {"en": "computing the gradient of a recurrent neural network",
+                 "zh": "计算循环神经网络的梯度"},
+        "chain": {"en": "back-propagation (BPTT)", "zh": "反向传播（BPTT）"},
+    },
+}
+
+#: The equation numbers of Deep Learning (chapter 10, section 10.2.2) the note's formulas are.
+REFS = {
+    "loss.total": "10.12-10.14", "loss.nll": "10.12-10.14", "bptt.dL_dLt": "10.17",
+    "bptt.grad_o": "10.18", "bptt.grad_h_tau": "10.19", "bptt.grad_h.jacobian": "10.20",
+    "bptt.grad_h": "10.21", "bptt.grad_c.middle": "10.22", "bptt.grad_c": "10.22",
+    "bptt.grad_b.middle": "10.23", "bptt.grad_b": "10.23", "bptt.grad_V.middle": "10.24",
+    "bptt.grad_V": "10.24", "bptt.grad_W.middle": "10.25", "bptt.grad_W": "10.26",
+    "bptt.grad_U.middle": "10.27", "bptt.grad_U": "10.28",
+}
+
+CATALOGUE = Catalogue(tuple(dataclasses.replace(f, ref=REFS[f.id]) if f.id in REFS else f
+                            for f in CATALOGUE + _chain_formulas()), SOURCE)
 
 __all__ = ["CATALOGUE", "Chain", "IllFormed"]

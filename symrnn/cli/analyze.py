@@ -33,6 +33,9 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true",
                    help="overwrite output files that symrnn did not generate")
     p.add_argument("--json", action="store_true", help="print the rates as JSON on stdout (README, 'JSON output')")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="language of analysis.tex, the section that answers 'why tanh' "
+                        "(zh: Chinese; \\input it inside a CJK environment)")
     p.set_defaults(func=run)
 
 
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     for name in FILES:  # refuse before the work: a refusal costs nothing
         check_writable(out / name, args.force)
     result = analyze(max_lag=args.max_lag, hidden=args.hidden, seed=args.seed)
-    paths = write_outputs(result, out, analysis_section(result), force=args.force)
+    paths = write_outputs(result, out, analysis_section(result, lang=args.lang),
+                          force=args.force)
     if args.json:
         print_json("analyze", True, files=[str(p) for p in paths], analysis=result.as_dict())
     else:

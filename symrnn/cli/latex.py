@@ -14,14 +14,14 @@ from ..io import check_writable, write_atomic
 from .options import (UsageError, add_spec_options, is_folder_text, output_path,
                       require_document_spec, spec_from_args)
 
-_SUFFIX = {".tex": "tex", ".md": "md"}
+_SUFFIX = {".tex": "tex", ".md": "md", ".ipynb": "ipynb"}
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "latex", help="write the derivation and certificate as LaTeX or Markdown",
         description="Write the forward pass, BPTT in matrix form with the certificate's "
-                    "verdicts, the note's chain-rule expansions and the adjoint recursion "
+                    "verdicts, the note's chain-rule expansions and the gradient recursion "
                     "for the chosen tau, in the textbook's notation.",
         epilog="examples:\n"
                "  symrnn latex --standalone --out bptt.tex --pdf\n"
@@ -31,11 +31,17 @@ def register(subparsers) -> None:
     add_spec_options(p)
     p.add_argument("--out", type=output_path("--out"), default=None,
                    help="output file, or a folder (a trailing slash, or an existing folder) "
-                        "to write bptt_tau<N>.tex (.md with --format md) into (default: "
+                        "to write bptt_tau<N>.tex (.md, .ipynb with --format) into (default: "
                         "standard output)")
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="tex (default; a fragment to \\input) or md (Markdown, $$ math); "
-                        "by default taken from the --out suffix")
+    p.add_argument("--format", choices=FORMATS + ("ipynb",), default=None,
+                   help="tex (default; a fragment to \\input), md (Markdown for GitHub, "
+                        "math in ```math fences) or ipynb (a Jupyter notebook that redoes the "
+                        "derivation, the certificate, the code check and the figure; needs "
+                        "nbformat); by default taken from the --out suffix")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="the document's language: en (default) or zh (Chinese, with the "
+                        "terms of the Chinese edition of Deep Learning; the PDF needs the "
+                        "CJK package, Debian: latex-cjk-chinese-arphic-gbsn00lp)")
     p.add_argument("--standalone", action="store_true",
                    help="a complete article that compiles on its own (tex only)")
     p.add_argument("--pdf", action="store_true",
@@ -78,6 +84,10 @@ def _out_file(args) -> Path | None:
 def run(args) -> int:
     args.out = _out_file(args)
     fmt = _format(args)
+    if fmt == "ipynb":
+        import importlib.util
+        if importlib.util.find_spec("nbformat") is None:
+            raise UsageError("--format ipynb needs nbformat (pip install 'symrnn[notebook]')")
     if args.standalone and fmt != "tex":
         raise UsageError("--standalone applies to --format tex only")
     pdf_path = None
@@ -111,7 +121,8 @@ def run(args) -> int:
             if path is not None:
                 check_writable(path, args.force)
     command = latex_command(spec, fmt, args.standalone,
-                            None if args.out is None else str(args.out), analysis=args.analysis)
+                            None if args.out is None else str(args.out), analysis=args.analysis,
+                            lang=args.lang)
     result = png = None
     if args.analysis:
         from ..analysis import analyze, figure_png
@@ -120,7 +131,7 @@ def run(args) -> int:
             png = figure_png(result)
     text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command,
                     analysis=result if args.analysis else False,
-                    graphics=GRAPHICS if png is not None else None)
+                    graphics=GRAPHICS if png is not None else None, lang=args.lang)
     pdf = None
     if pdf_path is not None:
         try:

@@ -21,7 +21,7 @@ TEMPLATES = {"tex": "latex/body.tex.jinja", "standalone": "latex/standalone.tex.
 
 
 def latex_command(spec, fmt: str = "tex", standalone: bool = False, out: str | None = None,
-                  analysis: bool = False) -> str:
+                  analysis: bool = False, lang: str = "en") -> str:
     """The CLI command that writes this document (only options that differ from the
     defaults), shell-quoted."""
     from ..spec import RNNSpec
@@ -35,6 +35,8 @@ def latex_command(spec, fmt: str = "tex", standalone: bool = False, out: str | N
             words += [flag, str(getattr(spec, name))]
     if fmt != "tex" and (out is None or not out.endswith("." + fmt)):
         words += ["--format", fmt]
+    if lang != "en":
+        words += ["--lang", lang]
     if standalone:
         words.append("--standalone")
     if analysis:
@@ -51,7 +53,7 @@ def comment_safe(text: str, fmt: str = "tex") -> str:
 
 
 def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
-             graphics: str | None = None, command: str | None = None) -> str:
+             graphics: str | None = None, command: str | None = None, lang: str = "en") -> str:
     """The document for ``results``: a fragment to ``\\input`` (default), a complete article
     (``standalone``), or Markdown with ``$$`` math (``fmt="md"``). Deterministic.
 
@@ -59,8 +61,16 @@ def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
     and not ReLU?"; ``graphics`` is the plot's file name next to the document (None leaves
     the plot out). ``command`` is written in the header as the way to regenerate the file.
     """
+    if fmt == "ipynb":
+        if standalone:
+            raise ValueError("standalone applies to the tex format only")
+        from .notebook import notebook
+        cmd = command or latex_command(results.spec, fmt, analysis=analysis is not None,
+                                       lang=lang)
+        md = document(results, "md", analysis=analysis, graphics=None, command=cmd, lang=lang)
+        return notebook(results, md, comment_safe(cmd, "md"), analysis is not None, lang)
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ValueError(f"format must be one of {', '.join(FORMATS + ('ipynb',))}, got {fmt!r}")
     if fmt == "md" and standalone:
         raise ValueError("standalone applies to the tex format only; Markdown is always a "
                          "complete document")
@@ -68,17 +78,19 @@ def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
         raise ValueError(f"the gradient-flow section studies the vanilla RNN's hidden "
                          f"recurrence h(t-1) -> h(t) (model rnn), not model "
                          f"{results.spec.model!r}")
-    ctx = context(results, fmt)
-    ctx["analysis"] = analysis_context(analysis, fmt, graphics) if analysis is not None else None
-    cmd = command or latex_command(results.spec, fmt, standalone, analysis=analysis is not None)
+    ctx = context(results, fmt, lang)
+    ctx["analysis"] = analysis_context(analysis, fmt, graphics, lang=lang) \
+        if analysis is not None else None
+    cmd = command or latex_command(results.spec, fmt, standalone, analysis=analysis is not None,
+                                   lang=lang)
     ctx["command"] = comment_safe(cmd, fmt)
     name = "md" if fmt == "md" else ("standalone" if standalone else "tex")
     return render(TEMPLATES[name], **ctx)
 
 
-def analysis_section(result, graphics: str = "gradient_flow.png") -> str:
+def analysis_section(result, graphics: str = "gradient_flow.png", lang: str = "en") -> str:
     """The gradient-flow section alone (LaTeX), as ``symrnn analyze`` writes it."""
-    ctx = {"analysis": analysis_context(result, "tex", graphics), "marker": MARKER}
+    ctx = {"analysis": analysis_context(result, "tex", graphics, lang=lang), "marker": MARKER}
     return render("latex/analysis_file.tex.jinja", **ctx)
 
 

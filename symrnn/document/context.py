@@ -8,6 +8,8 @@ in ``templates/latex/`` and ``templates/markdown/`` hold only structure.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from ..functions import ACTIVATIONS, LOSSES, REDUCTIONS
@@ -15,8 +17,9 @@ from ..io import MARKER
 from ..naming import T, At, Grad
 from .layout import (HALF_BUDGET, MAX_CHAIN, MAX_WRITTEN, Display, Row, aligned, break_terms,
                      formula_lines, lines_width, shown_steps, signed_terms, textbook_order)
-from .printer import (base_latex, check_graphics, check_math, escape_text, latex, node_latex,
-                      partial_latex, step_latex, steps_latex)
+from .printer import (base_latex, check_graphics, check_math, escape_text, grad_latex, latex,
+                      node_latex, partial_latex, step_latex, steps_latex)
+from .words import term, words
 
 FORMATS = ("tex", "md")
 STATUSES = ("confirmed", "definition", "refuted", "ill-formed", "shorthand", "ambiguous",
@@ -31,24 +34,29 @@ def _who(w: At) -> str:
     return "L^{(" + step_latex(w.step) + ")}" if w.name == "L" else latex(w)
 
 
-def equation_title(eq, model) -> str:
+def equation_heading(eq) -> str:
+    """The gradient an equation gives, as inline math (a heading in math, not ASCII)."""
+    return f"${latex(eq.lhs)}$"
+
+
+def equation_title(eq, model, w=None, lang: str = "en", fmt: str = "tex") -> str:
     """What a matrix equation is about, from its readers (inline math)."""
+    w = w or words("en")
+    sep = "：" if lang == "zh" else ": "
     if eq.is_param:
         p = eq.about
-        kind = "a sum of outer products" if p.cols is not None else "a sum over the steps"
-        return f"${base_latex(p.name)}$, {escape_text(p.text)}: {kind}"
+        kind = w["outer"] if p.cols is not None else w["sum_steps"]
+        return f"${base_latex(p.name)}$, {term_text(p.text, fmt, lang)}{sep}{kind}"
     q = eq.about
     at = eq.lhs.of
     step = at.step
-    readers = [_who(w) for w in eq.readers]
+    readers = [_who(r) for r in eq.readers]
     who = f"${latex(q.at(step))}$"
     if not readers:
-        return f"{who} is read by nothing at these steps"
-    joined = readers[0] if len(readers) == 1 else \
-        ", ".join(f"${r}$" for r in readers[:-1]) + f" and ${readers[-1]}$"
-    if len(readers) == 1:
-        joined = f"${joined}$"
-    return f"{escape_text(q.text)}: {who} feeds {joined}"
+        return term_text(q.text, fmt, lang) + sep + w["read_by_nothing"].format(who=who)
+    joined = ", ".join(f"${r}$" for r in readers[:-1]) + \
+        (f" {w['and']} " if len(readers) > 1 else "") + f"${readers[-1]}$"
+    return term_text(q.text, fmt, lang) + sep + w["feeds"].format(who=who, readers=joined)
 
 
 def equation_display(eq) -> Display:
@@ -72,25 +80,88 @@ def at_step(expr, t: int, tau: int):
 
 # ---------------------------------------------------------------- certificate entries
 
-class EntryView:
-    """One certificate entry, printed for the document."""
+HIGHLIGHT = "red"  # the colour of a factor a reading moved (xcolor and KaTeX both know it)
 
-    def __init__(self, e, fmt: str):
+
+def _dim_latex(d) -> str:
+    from ..models.base import DIMS
+    for dim in DIMS:
+        if d == dim.symbol:
+            return dim.latex
+    return latex(d)
+
+
+def shape_latex(m) -> str:
+    return r" \times ".join(_dim_latex(d) for d in m.shape)
+
+
+def _shape_at(m, spec) -> list[int]:
+    from ..models.base import DIMS
+    sizes = {dim.symbol: spec.sizes[dim.name] for dim in DIMS}
+    return [sp.sympify(d).xreplace(sizes) for d in m.shape]
+
+
+def _product_latex(factors, marked=(), shapes=False) -> str:
+    """The factors of a product side by side, those in ``marked`` highlighted, each with its
+    shape under it (``shapes``)."""
+    out = []
+    for i, f in enumerate(factors):
+        text = latex(f)
+        if isinstance(f, Grad):
+            text = rf"({text})"
+        if i in marked:
+            text = rf"\textcolor{{{HIGHLIGHT}}}{{{text}}}"
+        if shapes:
+            text = rf"\underbrace{{{text}}}_{{{shape_latex(f)}}}"
+        out.append(text)
+    return "\n".join(out)
+
+
+def _direct_latex(expr) -> str:
+    """d node_i / d P in matrix form, with diag(v) e_i written as v_i e_i."""
+    text = latex(expr).replace(r"\boldsymbol{e}_{\mathrm{i}}", r"\boldsymbol{e}_{i}")
+    args = []
+
+    def flat(m):
+        for a in m.args:
+            flat(a) if isinstance(a, sp.MatMul) else args.append(a)
+    if isinstance(expr, sp.MatMul):
+        flat(expr)
+    if len(args) >= 2 and isinstance(args[0], sp.DiagMatrix):
+        rest = " ".join(latex(a) for a in args[1:]).replace(r"\boldsymbol{e}_{\mathrm{i}}",
+                                                              r"\boldsymbol{e}_{i}")
+        text += rf" = \left({latex(args[0].args[0])}\right)_{{i}} {rest}"
+    return text
+
+
+class EntryView:
+    """One certificate entry, printed for the document, with its explanation built from the
+    data the certificate returns (kind, details, readings, counterexample)."""
+
+    def __init__(self, e, fmt: str, lang: str = "en", spec=None, entries=(), number: int = 0):
         where = f"certificate entry {e.id!r}"
         if e.status not in STATUSES:
             raise ValueError(f"{where}: unknown status {e.status!r}")
+        w = words(lang)
+        self.w = w
         self.id = escape_text(e.id, fmt)
-        self.title = escape_text(e.title, fmt)
+        self.anchor = "cert-" + "".join(ch if ch.isalnum() else "-" for ch in e.id)
+        self.title = term_text(e.title, fmt, lang)
+        ref = getattr(e.formula, "ref", None)
+        if ref and ref not in e.title:
+            self.title += f" ({escape_text(ref, fmt)})"
         self.part = e.part
         self.status = e.kind
+        self.kind_words = w[f"kind.{e.kind}"]
         self.scope = e.scope
         self.method = escape_text(e.method, fmt)
         self.printed = check_math(e.printed, where)
         self.reading = check_math(e.reading, where) if e.reading else None
         self.reading_status = e.reading_status
+        self.note = term_text(e.note, fmt, lang) if e.note else None
         cex = e.counterexample or next((r["counterexample"] for r in e.readings
                                         if r.get("counterexample")), None)
-        self.counterexample = escape_text(counterexample_text(cex), fmt) if cex else None
+        self.counterexample = counterexample_text(cex, fmt, lang) if cex else None
         self.display = aligned(formula_lines(self.printed))
         self.reading_display = aligned(formula_lines(self.reading)) if self.reading else None
         self.side_by_side = False
@@ -100,12 +171,171 @@ class EntryView:
             self.side_by_side = max(lines_width(pl), lines_width(rl)) <= HALF_BUDGET
             if self.side_by_side:
                 self.printed_half, self.reading_half = aligned(pl), aligned(rl)
-        self.verdict = escape_text(_verdict(e), fmt)
-        self.reason = escape_text(e.reason, fmt) if e.reason else None
+        tau = spec.tau if spec is not None else 0
+        self.verdict = _verdict(e, w, tau)
+        self.how = _how(e, w)
+        self.short = aligned(formula_lines(self.printed, HALF_BUDGET))
+        self.blocks_label = w["why"] if self.mismatch else w["code_form"]
+        self.blocks = [{"pair": None, "labelled": None, "math": None, "text": None, **b}
+                       for b in (_explain(e, w, spec, entries, lang, fmt)
+                                 if spec is not None else [])]
 
     @property
     def mismatch(self) -> bool:
         return self.status not in ("confirmed", "definition", "not-applicable")
+
+
+def term_text(text: str, fmt: str, lang: str) -> str:
+    """A data text (a title, a note) in ``lang``, escaped for the format."""
+    t = term(text, lang)
+    if lang == "zh" and fmt == "tex":
+        return "".join(_TEX_ESC.get(ch, ch) for ch in " ".join(t.split()))
+    return escape_text(t, fmt)
+
+
+_TEX_ESC = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
+            "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%",
+            "~": r"\textasciitilde{}", "<": r"\textless{}", ">": r"\textgreater{}",
+            "|": r"\textbar{}"}
+
+
+def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
+    """The explanation of a verdict as blocks: {"text": prose with inline math},
+    {"math": a display}, {"pair": (title, math, title, math)}. Everything comes from the
+    certificate's data: the factors and shapes of an ill-formed product, the product a
+    reading built and the positions that moved, the Jacobians a confirmed formula wrote, the
+    contraction written out, the elementwise form, the counterexample."""
+    d = e.details or {}
+    out: list[dict] = []
+    confirmed = e.confirmed_reading
+    if e.kind == "ill-formed" and d.get("factors"):
+        factors, at = d["factors"], d["at"]
+        left = sp.MatMul(*factors[:at]) if at > 1 else factors[0]
+        right = factors[at]
+        a, b = _shape_at(left, spec)
+        c, dd = _shape_at(right, spec)
+        inst = w["illformed_instance"].format(a=a, b=b, c=c, d=dd) if (a, b) != (c, dd) or True \
+            else ""
+        out.append({"text": w["illformed"].format(
+            left=_product_latex(factors[:at]), lshape=shape_latex(left),
+            right=latex(right), rshape=shape_latex(right), instance=inst)})
+        reading = next((r for r in e.readings if r.get("moved")), None)
+        if reading is not None:
+            moved_product = reading["details"]["moved_product"]
+            moved = reading["moved"]
+            keys = [sp.srepr(f) for f in moved_product]
+            marked_printed = [i for i, f in enumerate(factors)
+                              if sp.srepr(f) in {keys[j] for j in moved}]
+            out.append({"pair": (w["as_printed"], _product_latex(factors, marked_printed, True),
+                                 w["reading"], _product_latex(moved_product, moved, True))})
+            out.append({"text": w["moved"]})
+            out += _jacobian_line(e, w, entries, [moved_product[j] for j in moved], fmt)
+            out += _elementwise(reading["details"], w, spec)
+    elif e.kind == "shorthand" and d.get("rank3") is not None:
+        r3 = d["rank3"]
+        num, den = latex(r3.node), latex(r3.param)
+        out.append({"text": w["shorthand"].format(
+            rank3=partial_latex(num, den), shape=r" \times ".join(_dim_latex(x) for x in r3.shape),
+            node=num)})
+        if confirmed:
+            out += _contractions(confirmed["details"], w)
+    elif e.kind == "ambiguous":
+        jac = ""
+        if confirmed and confirmed["details"].get("jacobians"):
+            j = [x for x in confirmed["details"]["jacobians"] if x[0].name == x[1].name]
+            if j:
+                jac = "$" + partial_latex(latex(j[0][0]), latex(j[0][1])) + " = " + latex(j[0][2]) + "$"
+        out.append({"text": w["ambiguous"].format(
+            product=r"\prod_{j=k+1}^{t} \frac{\partial \boldsymbol{h}^{(j)}}{\partial "
+                    r"\boldsymbol{h}^{(j-1)}}" if d.get("product") else "", jac=jac)})
+        for r in e.readings:
+            ok = r["kind"] == "confirmed"
+            if ok:  # shown beside the printed form already
+                continue
+            out.append({"labelled": (w["reading"] if ok else w["reading_refuted"],
+                                     w["order.confirmed"] if ok else w["order.refuted"]),
+                        "math": aligned(formula_lines(check_math(r["latex"], e.id)))})
+            if not ok and r.get("counterexample"):
+                out.append({"text": w["counterexample"] + ": " +
+                            counterexample_text(r["counterexample"], fmt, lang) +
+                            ("。" if lang == "zh" else ".")})
+        if confirmed:
+            out += _contractions(confirmed["details"], w)
+    elif e.kind == "ill-formed" and e.reason:  # not a product (a label read as a vector)
+        out.append({"text": term_text(e.reason, fmt, lang) + "."})
+    elif e.kind == "refuted":
+        out.append({"text": w["refuted"] + (" " + term_text(e.reason, fmt, lang) + "."
+                                            if e.reason else "")})
+        if e.counterexample:
+            out.append({"text": w["counterexample"] + ": " +
+                        counterexample_text(e.counterexample, fmt, lang) +
+                        ("。" if lang == "zh" else ".")})
+    if e.kind != "ambiguous":  # a reading that fails (another activation): the point
+        for r in e.readings:
+            if r["kind"] == "refuted":
+                out.append({"labelled": (w["reading_refuted"], w["order.refuted"]),
+                            "math": aligned(formula_lines(check_math(r["latex"], e.id)))})
+                if r.get("counterexample"):
+                    out.append({"text": w["counterexample"] + ": " +
+                                counterexample_text(r["counterexample"], fmt, lang) +
+                                ("。" if lang == "zh" else ".")})
+    if e.kind == "confirmed" and d.get("elementwise") and "diag" in e.printed:
+        out += _elementwise(d, w, spec, confirmed=True)
+    return out
+
+
+def _jacobian_line(e, w, entries, moved, fmt: str = "md") -> list[dict]:
+    """The one line of derivation: the confirmed entry that prints the same gradient with its
+    Jacobians, one of whose transposes has the moved factor where the reading puts it."""
+    f = e.formula
+    if f is None:
+        return []
+    for other in entries:
+        g = other.formula
+        if other is e or g is None or other.kind != "confirmed" or \
+                g.gradient_of != f.gradient_of or g.steps != f.steps:
+            continue
+        for out, wrt, value, transposed in other.details.get("jacobians", []):
+            if any(transposed.has(m) or transposed.has(type(m)) for m in moved):
+                jac = partial_latex(latex(out), latex(wrt))
+                ref = escape_text(other.id, fmt)
+                ref = rf"\texttt{{{ref}}}" if fmt == "tex" else ref
+                return [{"text": w["jacobian_step"].format(ref=ref, jac=jac,
+                                                           value=latex(value))},
+                        {"math": rf"\left({jac}\right)^{{\top}} = \left({latex(value)}\right)"
+                                 rf"^{{\top}} = {latex(transposed)}"},
+                        {"text": w["jacobian_end"]}]
+    return []
+
+
+def _code(text: str) -> str:
+    """An id in prose, safe in LaTeX and Markdown (letters, digits, dots, hyphens)."""
+    return "".join(ch if ch.isalnum() or ch in ".-" else "-" for ch in text)
+
+
+def _elementwise(details, w, spec, confirmed: bool = False) -> list[dict]:
+    forms = details.get("elementwise") or []
+    if not forms:
+        return []
+    from ..functions import ACTIVATIONS
+    example = w["min_char_rnn"] if spec is not None and spec.activation == "tanh" and \
+        ACTIVATIONS[spec.activation].note_form and not confirmed else ""
+    return [{"text": w["elementwise_confirmed" if confirmed else "elementwise"]},
+            {"math": latex(forms[0])},
+            {"text": w["elementwise_code"].format(example=example)}]
+
+
+def _contractions(details, w) -> list[dict]:
+    out = []
+    for node, param, direct in details.get("contractions", []):
+        i_node = latex(node)
+        name, _, rest = i_node.partition("^")
+        lhs = partial_latex(f"{name.replace(chr(92) + 'boldsymbol{', '').rstrip('}')}_{{i}}^{rest}",
+                            latex(param))
+        out.append({"text": w["contraction"]})
+        out.append({"math": f"{lhs} = {_direct_latex(direct)}"})
+        out.append({"text": w["contraction_end"].format()})
+    return out
 
 
 def _number(value) -> str:
@@ -118,35 +348,77 @@ def _number(value) -> str:
         return str(value)
 
 
-def counterexample_text(cex: dict) -> str:
-    """A counterexample in one sentence of plain text (escape it for the document)."""
-    parts = [f"for {cex['claim']}, entry {tuple(cex['entry'])}",
-             f"the formula gives {cex['lhs']} where the derivation gives {cex['rhs']} "
-             f"({'exact rationals' if cex['verified'] == 'exact' else 'ball enclosures whose difference excludes 0'})"]
+def _cex_value(v) -> str:
+    """A value of a counterexample as inline math (a rational a/b as a fraction)."""
+    text = str(v)
+    if re.fullmatch(r"-?\d+/\d+", text):
+        sign, frac = ("-", text[1:]) if text.startswith("-") else ("", text)
+        p, q = frac.split("/")
+        return rf"{sign}\tfrac{{{p}}}{{{q}}}"
+    if re.fullmatch(r"-?[\d.eE+-]+", text):
+        return _sci(float(text))
+    m = re.fullmatch(r"\[(-?[\d.eE+-]+) \+/- ([\d.eE+-]+)\]", text)
+    if m:  # an Arb ball: midpoint +/- radius
+        return rf"{_sci(float(m.group(1)))} \pm {_sci(float(m.group(2)))}"
+    return None
+
+
+def _cex_name(k: str) -> str | None:
+    """A node name of a counterexample point (W[0, 1], h(0)[2]) as inline math."""
+    m = re.fullmatch(r"([A-Za-z]+)(?:\((\d+)\))?(?:\[(\d+)(?:,\s*(\d+))?\])?", k.replace(" ", ""))
+    if not m:
+        return None
+    name, step, i, j = m.groups()
+    sub = ",".join(x for x in (i, j) if x is not None)
+    base = name if name not in ("yhat",) else r"\hat{y}"
+    return base + (f"_{{{sub}}}" if sub else "") + (f"^{{({step})}}" if step else "")
+
+
+def counterexample_text(cex: dict, fmt: str | None = "md", lang: str = "en") -> str:
+    """A counterexample in one sentence, with the numbers and names as inline math."""
+    w = words(lang)
+    how = w["cex_exact"] if cex["verified"] == "exact" else w["cex_ball"]
+    entry = "$(" + ", ".join(str(x) for x in cex["entry"]) + ")$"
+    lhs, rhs = _cex_value(cex["lhs"]), _cex_value(cex["rhs"])
+    claim = escape_text(str(cex["claim"]), fmt or "md")
+    text = w["cex"].format(claim=claim, entry=entry,
+                           lhs=f"${lhs}$" if lhs else _code(str(cex["lhs"])),
+                           rhs=f"${rhs}$" if rhs else _code(str(cex["rhs"])), how=how)
     point = cex.get("point") or {}
-    keys = list(point)
-    shown = [f"{k} = {point[k]}" for k in keys[:MAX_CEX_VALUES]]
-    more = len(keys) - len(shown)
+    shown = []
+    for k in list(point)[:MAX_CEX_VALUES]:
+        name, value = _cex_name(str(k)), _cex_value(point[k])
+        if name and value:
+            shown.append(f"${name} = {value}$")
+    more = len(point) - len(shown)
     if shown:
-        parts.append("at the rational point " + ", ".join(shown) +
-                     (f" and {more} more (all in the certificate's JSON)" if more > 0 else ""))
-    text = "; ".join(parts)
-    return text[:700] + " ..." if len(text) > 700 else text
+        text += "; " + w["cex_point"].format(values=", ".join(shown)) + \
+            (w["cex_more"].format(n=more) if more > 0 else "")
+    return text
 
 
-def _verdict(e) -> str:
-    """The status as prose; a reading is mentioned when the printed form does not hold."""
-    scope = " for every size and tau" if e.scope == "all" else (
-        " at this instance only" if e.scope == "instance" else "")
+def _verdict(e, w: dict, tau: int) -> str:
+    """The kind as prose; a reading is mentioned when the printed form does not hold."""
     if e.kind == "confirmed":
-        return "holds as printed" + scope
+        return w["verdict.confirmed.all" if e.scope == "all" else "verdict.confirmed.instance"]
     if e.kind == "definition":
-        return "defines the model (checked equal to its equation" + scope + ")"
+        return w["verdict.definition"]
     if e.kind == "not-applicable":
-        return "not applicable for this tau"
-    if e.reading:
-        return "does not hold as printed; the reading below is confirmed"
-    return "does not hold as printed, and no reading was confirmed"
+        return w["verdict.not-applicable"].format(tau=tau)
+    return w["verdict.reading" if e.reading else "verdict.none"]
+
+
+def _how(e, w: dict) -> str:
+    """How the verdict was shown, in plain words (from kind, scope and method)."""
+    f = e.formula
+    if e.kind == "confirmed":
+        if f is not None and f.method == "induction":
+            return w["how.induction"]
+        return w["how.confirmed.all" if e.scope == "all" else "how.confirmed.instance"]
+    text = w[f"how.{e.kind}"]
+    if e.kind in ("ill-formed", "refuted") and e.confirmed_reading is not None:
+        text += w["reading_suffix"]
+    return text
 
 
 # ---------------------------------------------------------------- chain rule
@@ -191,14 +463,15 @@ def expansion(paths, step: int, param: str) -> Display:
 
 # ---------------------------------------------------------------- the document
 
-def context(results, fmt: str = "tex") -> dict:
-    """Everything the templates place, already printed."""
+def context(results, fmt: str = "tex", lang: str = "en") -> dict:
+    """Everything the templates place, already printed, in ``lang``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    w = words(lang)
     spec, model, cert = results.spec, results.model, results.certificate
     act, loss = ACTIVATIONS[spec.activation], LOSSES[spec.loss]
     tau = spec.tau
-    esc = lambda s: escape_text(s, fmt)
+    esc = lambda s: term_text(s, fmt, lang)
     eqs = results.equations
 
     # forward and loss
@@ -230,25 +503,32 @@ def context(results, fmt: str = "tex") -> dict:
                 continue
             if f.steps is not None and eq.steps is not None and f.steps != eq.steps:
                 continue
-            notes.append({"id": esc(e.id), "status": e.kind,
+            notes.append({"id": escape_text(e.id, fmt), "status": w[f"kind.{e.kind}"],
+                          "anchor": "cert-" + "".join(ch if ch.isalnum() else "-" for ch in e.id),
                           "reading": e.kind not in ("confirmed", "definition", "not-applicable")
                           and e.reading is not None})
-        bptt.append({"name": esc(eq.label), "comment": equation_title(eq, model),
+        bptt.append({"name": equation_heading(eq), "comment": equation_title(eq, model, w, lang, fmt),
                      "steps": _steps_text(eq), "notes": notes,
                      "display": equation_display(eq)})
 
     # the catalogue's formulas as printed, with verdicts
-    views = [EntryView(e, fmt) for e in entries]
+    views = [EntryView(e, fmt, lang, spec, entries) for e in entries]
+    source = getattr(model.catalogue, "source", {}) or {}
+    headings = source.get("parts", {})
     parts = []
-    for part, title in (("forward", "Forward pass"), ("loss", "Loss"),
-                        ("bptt", "Gradients by recursion (the note's second part)"),
-                        ("chain", "Chain rule written out (the note's first part)")):
+    for part in ("forward", "loss", "chain", "bptt"):
         items = [v for v in views if v.part == part]
         if items:
-            parts.append({"title": title, "entries": items})
+            heading = headings.get(part, {}).get(lang)
+            parts.append({"title": w[f"part.{part}"], "entries": items,
+                          "heading": term_text(heading, fmt, lang) if heading else None})
     others = [v for v in views if v.part not in ("forward", "loss", "bptt", "chain")]
     if others:
-        parts.append({"title": "Other claims", "entries": others})
+        parts.append({"title": w["part.other"], "entries": others, "heading": None})
+    grads = [f"${grad_latex(q.name, 't')}$" for q in model.quantities
+             if q.role not in ("input", "target")]
+    grads_text = (", ".join(grads[:-1]) + f" {w['and']} " + grads[-1]) if len(grads) > 1 \
+        else "".join(grads)
 
     # the chain rule, from the paths of the unrolled graph
     chains = []
@@ -297,8 +577,47 @@ def context(results, fmt: str = "tex") -> dict:
                              ("+ " if terms else "") + latex(at_step(s.expr, t, tau)))
         sums.rows.append(Row(latex(e.lhs), break_terms(terms)))
 
-    table = [{"id": v.id, "status": v.status, "method": v.method} for v in views]
+    table = [{"id": v.id, "status": v.kind_words, "method": v.method, "how": v.how,
+              "anchor": v.anchor, "formula": v.short} for v in views]
+    counts = {s_: sum(v.status == s_ for v in views) for s_ in STATUSES}
+    n_reading = sum(v.mismatch and v.reading is not None for v in views)
+    n_failing = sum(v.mismatch and v.reading is None for v in views)
+    initial_words = None
+    if initial:
+        items = ", ".join(f"${i}$" for i in initial_tex)
+        if spec.h0 == "zeros":
+            initial_words = w["initial_zero"].format(items=items, verb="")
+        else:
+            initial_words = w["initial_given"].format(items=items, verb=w[
+                "initial_given_one" if len(initial) == 1 else "initial_given_many"])
     return {
+        "w": w,
+        "lang": lang,
+        "title_text": w["title"].format(model=esc(model.title), tau=tau),
+        "sizes_text": w["net_sizes"].format(tau=tau, n_in=spec.n_in, n_hidden=spec.n_hidden,
+                                            n_out=spec.n_out),
+        "initial_words": initial_words,
+        "notation_text": w["notation_text"].format(grads=grads_text),
+        "one_hot": model.target is not None and loss.target == "class",
+        "map": [{"heading": p["heading"], "title": p["title"]} for p in parts if p["heading"]],
+        "certified_text": w["certified_text"].format(n=len(views), defs=counts["definition"],
+                                                     conf=counts["confirmed"])
+        + (w["n_reading"].format(n=n_reading) if n_reading else "")
+        + (w["n_failing"].format(n=n_failing) if n_failing else "")
+        + (w["n_na"].format(n=counts["not-applicable"], tau=tau)
+           if counts["not-applicable"] else "") + ("." if lang == "en" else "。")
+        + w["by_kind"].format(definition=counts["definition"], confirmed=counts["confirmed"],
+                              refuted=counts["refuted"], ill=counts["ill-formed"],
+                              shorthand=counts["shorthand"], ambiguous=counts["ambiguous"],
+                              unproven=counts["unproven"], na=counts["not-applicable"]),
+        "cert_summary": w["summary"].format(n=len(views), defs=counts["definition"],
+                                            conf=counts["confirmed"], reading=n_reading,
+                                            fail=n_failing),
+        "chain_paths": [w["one_path"].format(param=c["param"]) if c["one_path"] else
+                        w["n_paths"].format(tau=tau, param=c["param"], n=c["n_paths"])
+                        for c in chains],
+        "untouched_text": w["untouched"].format(items=", ".join(f"${i}$" for i in initial_tex)),
+        "escape_code": fmt,
         "marker": MARKER,
         "fmt": fmt,
         "tau": tau,
@@ -308,9 +627,14 @@ def context(results, fmt: str = "tex") -> dict:
         "reference": esc(model.reference),
         "describe": esc(model.describe),
         "spec_text": esc(spec.describe()),
-        "loss_sentence": REDUCTIONS[spec.reduction].sentence,
+        # the sum is the note's L, said in the document's language; another reduction's
+        # sentence (English) says how it divides the sum
+        "loss_sentence": (w["loss_sum"] if spec.reduction == "sum"
+                          else REDUCTIONS[spec.reduction].sentence),
         "activation": esc(act.summary) if model.uses_activation else None,
         "loss": esc(loss.summary),
+        "act_label": "激活函数" if lang == "zh" else "Activation",
+        "loss_label": "损失" if lang == "zh" else "Loss",
         "h0_zero": spec.h0 == "zeros",
         "initial": initial_tex,
         "forward": forward,
@@ -326,17 +650,17 @@ def context(results, fmt: str = "tex") -> dict:
         "sums": sums,
         "table": table,
         "cert_ok": bool(cert.ok) if cert is not None else True,
-        "counts": {s: sum(v.status == s for v in views) for s in STATUSES},
+        "counts": counts,
         "n_entries": len(views),
-        "n_reading": sum(v.mismatch and v.reading is not None for v in views),
-        "n_failing": sum(v.mismatch and v.reading is None for v in views),
+        "n_reading": n_reading,
+        "n_failing": n_failing,
     }
 
 
 # ---------------------------------------------------------------- gradient flow
 
 def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
-                     activation: str | None = None) -> dict:
+                     activation: str | None = None, lang: str = "en") -> dict:
     """The section "Gradient flow: why tanh and not ReLU?" from an ``Analysis``: the Jacobian
     product, phi' of each measured activation (as computed and checked by
     ``symrnn.analysis``), the plot (when ``graphics`` names the PNG next to the document) and
@@ -389,7 +713,26 @@ def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
             "tanh_below": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in below),
             "tanh_vanishes": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in vanish),
         }
+    w = words(lang)
+    texts = {
+        "question": w["flow_question"],
+        "bound": w["flow_bound"].format(checked=n_checked, n=len(acts)),
+        "measured": w["flow_measured"].format(hidden=result.hidden, lag=result.max_lag,
+                                              seed=result.seed, seqs=DEFAULTS["sequences"],
+                                              fig=w["flow_fig"] if graphics else ""),
+        "caption": w["flow_caption"], "alt": w["flow_alt"], "title": w["flow"],
+        "as_drawn": w["as_drawn"],
+    }
+    if facts:
+        texts["why"] = w["why_tanh"].format(sat=facts["tanh_saturated"], rho=facts["rho_top"],
+                                            relu_h=facts["relu_max_h"], relu=facts["relu_factor"],
+                                            tanh=facts["tanh_factor"])
+        texts["below"] = w["below_all"] if facts["tanh_below_everywhere"] else (
+            w["below_some"].format(rhos=facts["tanh_below"]) if facts["tanh_below"] else None)
+        texts["vanish"] = w["vanish"].format(rhos=facts["tanh_vanishes"]) \
+            if facts["tanh_vanishes"] else None
     return {
+        "texts": texts,
         "product": product,
         "dphis": dphis,
         "n_acts": len(acts),

@@ -91,7 +91,9 @@ class Display:
 
     @property
     def md(self) -> str:
-        return f"$$\n{self.math}\n$$"
+        """A ```math fence: GitHub hands its content to the math renderer untouched (a
+        ``$$`` block goes through Markdown first, which eats ``\\\\`` and ``\\{``)."""
+        return f"```math\n{self.math}\n```"
 
 
 def break_terms(terms: list[str], budget: int = LINE_BUDGET, first_budget: int | None = None

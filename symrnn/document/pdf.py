@@ -108,9 +108,12 @@ def compile_log_problems(tex: str, files: dict[str, bytes] | None = None) -> lis
         Path(tmp, "doc.tex").write_text(tex, encoding="utf-8")
         for name, data in (files or {}).items():
             Path(tmp, check_graphics(name)).write_bytes(data)
-        subprocess.run([exe, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-                        "doc.tex"], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=120)
-        log = Path(tmp, "doc.log").read_text(encoding="latin-1")
+        for _ in range(3):  # page references need a second run
+            subprocess.run([exe, "-no-shell-escape", "-interaction=nonstopmode",
+                            "-halt-on-error", "doc.tex"], cwd=tmp, env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+            log = Path(tmp, "doc.log").read_text(encoding="latin-1")
+            if "Rerun to get" not in log and "Table widths have changed" not in log:
+                break
     return [l for l in log.splitlines()
             if l.startswith("Overfull") or "LaTeX Warning" in l or l.startswith("!")]

@@ -192,15 +192,28 @@ class ModelLatexPrinter(LatexPrinter):
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
     def _print_HadamardProduct(self, expr):
-        return r" \odot ".join(
-            rf"\left({self._print(a)}\right)" if isinstance(a, sp.MatAdd) else self._print(a)
-            for a in expr.args)
+        def factor(a):
+            text = self._print(a)
+            if isinstance(a, sp.MatAdd) or (isinstance(a, Deriv) and
+                                            (" - " in text or " + " in text)):
+                return rf"\left({text}\right)"
+            return text
+        return r" \odot ".join(factor(a) for a in expr.args)
+
+    def _print_HadamardPower(self, expr):
+        """Entrywise power, written as the note does: (h)^2 (the exponent outside)."""
+        base = expr.args[0]
+        inner = self._print(base)
+        return rf"({inner})^{{{self._print(expr.args[1])}}}"
 
     def _print_OneMatrix(self, expr):
         return r"\boldsymbol{1}"
 
     def _print_Apply(self, expr):
-        return rf"{function_latex(expr.f)}\left({self._print(expr.arg)}\right)"
+        arg = self._print(expr.arg)
+        if isinstance(expr.arg, (At, sp.MatrixSymbol)):  # one symbol: parentheses its size
+            return rf"{function_latex(expr.f)}({arg})"
+        return rf"{function_latex(expr.f)}\left({arg}\right)"
 
     def _print_Deriv(self, expr):
         """f' entrywise, written as the note does: 1 - (h)^2, with odot for products."""
@@ -241,7 +254,7 @@ class _ElementwisePrinter(ModelLatexPrinter):
 
     def _print_Pow(self, expr):
         if expr.base in self._placeholders:
-            return rf"\left({self._placeholders[expr.base]}\right)^{{{self._print(expr.exp)}}}"
+            return rf"({self._placeholders[expr.base]})^{{{self._print(expr.exp)}}}"
         return super()._print_Pow(expr)
 
     def _print_Piecewise(self, expr):
@@ -262,7 +275,7 @@ _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", 
                  "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%",
                  "~": r"\textasciitilde{}", "<": r"\textless{}", ">": r"\textgreater{}",
                  "|": r"\textbar{}"}
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|$~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$~])")
 
 
 def escape_text(text: str, fmt: str = "tex") -> str:
@@ -317,10 +330,30 @@ def equation_repr_latex(eq) -> str:
     return f"$${latex(eq.lhs)} = {latex(eq.rhs)}{tail}$$"
 
 
+def _math_text(text: str) -> str:
+    r"""Plain text inside math, valid in KaTeX and pdflatex alike: ``\text{...}`` with only
+    letters, digits, spaces and ``.,:;()=-/`` (an underscore, which both refuse in
+    ``\text`` without an escape, is written as ``\_``)."""
+    safe = "".join(ch if ch.isalnum() or ch in " .,:;()=-/" else ("\\_" if ch == "_" else " ")
+                   for ch in str(text))
+    return rf"\text{{{safe}}}"
+
+
+def entry_repr_latex(e) -> str:
+    """One certificate entry for Jupyter: id, verdict, the printed form (and the reading
+    that holds)."""
+    head = _math_text(f"{e.id}: {e.kind}")
+    body = rf"{head} \quad {check_math(e.printed, e.id)}"
+    if e.kind not in ("confirmed", "definition", "not-applicable") and e.reading:
+        body += rf" \\ {_math_text('reading that holds:')} \quad {check_math(e.reading, e.id)}"
+    return r"$$\begin{gathered}" + body + r"\end{gathered}$$"
+
+
 def certificate_repr_latex(cert) -> str:
     rows = []
     for e in cert.entries:
-        status = e.status + (r"\text{, reading confirmed}" if e.reading else "")
-        rows.append(rf"\text{{{escape_text(e.id)}}} & {check_math(e.printed, e.id)} & "
-                    rf"\text{{{status}}}")
+        status = e.kind + (", reading confirmed" if e.kind not in (
+            "confirmed", "definition", "not-applicable") and e.reading else "")
+        rows.append(rf"{_math_text(e.id)} & {check_math(e.printed, e.id)} & "
+                    rf"{_math_text(status)}")
     return r"$$\begin{array}{lll}" + r" \\ ".join(rows) + r"\end{array}$$"

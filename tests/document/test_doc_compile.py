@@ -23,13 +23,33 @@ def test_standalone_compiles(spec):
     assert compile_log_problems(tex) == []  # no overfull boxes, no LaTeX warnings
 
 
+def _cjk_missing() -> bool:
+    import shutil
+    import subprocess
+    return shutil.which("kpsewhich") is None or subprocess.run(
+        ["kpsewhich", "CJKutf8.sty"], capture_output=True).returncode != 0
+
+
+@needs_pdflatex
+@pytest.mark.skipif(_cjk_missing(), reason="CJKutf8 not installed (apt-get install "
+                    "latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp)")
+@pytest.mark.parametrize("spec", [RNNSpec(tau=3), RNNSpec(model="output-recurrence")],
+                         ids=["tau3", "output-recurrence"])
+def test_chinese_standalone_compiles(spec):
+    tex = to_latex(spec, standalone=True, results=results_for(spec), lang="zh")
+    assert "\\begin{CJK}{UTF8}{gbsn}" in tex and "通过时间反向传播" in tex
+    pdf = compile_pdf(tex)
+    assert pdf.startswith(b"%PDF")
+    assert [p for p in compile_log_problems(tex) if not p.startswith("Overfull")] == []
+
+
 @needs_pdflatex
 def test_a_latex_error_is_one_line():
     with pytest.raises(LatexError, match=r"^pdflatex failed: Undefined control sequence\.$"):
         compile_pdf("\\documentclass{article}\\begin{document}\\nosuchmacro\\end{document}\n")
 
 
-WRAPPER = ("\\documentclass{article}\\usepackage{amsmath,amssymb,graphicx,longtable,array}"
+WRAPPER = ("\\documentclass{article}\\usepackage{amsmath,amssymb,graphicx,longtable,array,color}"
            "\\begin{document}\n%s\n\\end{document}\n")
 
 

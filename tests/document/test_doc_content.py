@@ -6,6 +6,9 @@ import re
 
 import pytest
 
+from symrnn.document.words import WORDS
+from symrnn.document.printer import latex as _latex
+
 from support import certificate_for, results_for
 from symrnn import RNNSpec, to_latex, unroll
 from symrnn.certificate.note import CATALOGUE
@@ -68,7 +71,7 @@ def test_tau3_has_the_notes_three_term_expansions(doc3):
             + P(r"\boldsymbol{o}^{(t)}", r"\boldsymbol{V}")) in doc3
     # the note's term k = 0 (through h(0)) is zero: no path goes through the initial state
     assert (r"No path reaches a parameter through $\boldsymbol{h}^{(0)}$: the initial values "
-            "do not\ndepend on the parameters, so a term through them is zero.") in doc3
+            "do not depend on the parameters, so a term through them is zero.") in doc3
 
 
 def test_recursion_is_written_out_for_every_step(doc3):
@@ -88,32 +91,34 @@ def test_recursion_is_written_out_for_every_step(doc3):
 
 def test_equation_titles_come_from_the_readers(doc3, default_results):
     """Each matrix equation is titled with the quantity and the nodes that read it."""
-    titles = {
-        "grad\\_o": r"output (logits): $\boldsymbol{o}^{(t)}$ feeds $L^{(t)}$, for $ 1 \le t \le \tau $.",
-        "grad\\_h(tau)": r"hidden state: $\boldsymbol{h}^{(\tau)}$ feeds $\boldsymbol{o}^{(\tau)}$, "
-                         r"for $ t = \tau $.",
-        "grad\\_h": r"hidden state: $\boldsymbol{h}^{(t)}$ feeds $\boldsymbol{a}^{(t+1)}$ and "
-                    r"$\boldsymbol{o}^{(t)}$, for $ 1 \le t < \tau $.",
-        "grad\\_a": r"pre-activation: $\boldsymbol{a}^{(t)}$ feeds $\boldsymbol{h}^{(t)}$, "
-                    r"for $ 1 \le t \le \tau $.",
-        "grad\\_W": r"$\boldsymbol{W}$, hidden-to-hidden (recurrent) weights: a sum of outer "
-                    r"products, for $ t = 1, \ldots, \tau $.",
-        "grad\\_c": r"$\boldsymbol{c}$, output bias: a sum over the steps, for $ t = 1, \ldots, \tau $.",
-        "grad\\_h(0)": r"hidden state: $\boldsymbol{h}^{(0)}$ feeds $\boldsymbol{a}^{(1)}$, "
-                       r"for $ t = 0 $.",
+    titles = {  # the heading is the gradient itself, in math
+        r"\nabla_{\boldsymbol{o}^{(t)}} L": r"output (logits): $\boldsymbol{o}^{(t)}$ feeds $L^{(t)}$, for $1 \le t \le \tau$.",
+        r"\nabla_{\boldsymbol{h}^{(\tau)}} L": r"hidden state: $\boldsymbol{h}^{(\tau)}$ feeds "
+                                             r"$\boldsymbol{o}^{(\tau)}$, for $t = \tau$.",
+        r"\nabla_{\boldsymbol{h}^{(t)}} L": r"hidden state: $\boldsymbol{h}^{(t)}$ feeds $\boldsymbol{a}^{(t+1)}$ and "
+                                         r"$\boldsymbol{o}^{(t)}$, for $1 \le t < \tau$.",
+        r"\nabla_{\boldsymbol{a}^{(t)}} L": r"pre-activation: $\boldsymbol{a}^{(t)}$ feeds $\boldsymbol{h}^{(t)}$, "
+                                         r"for $1 \le t \le \tau$.",
+        r"\nabla_{\boldsymbol{W}} L": r"$\boldsymbol{W}$, hidden-to-hidden (recurrent) weights: a sum of outer "
+                                   r"products, for $t = 1, \ldots, \tau$.",
+        r"\nabla_{\boldsymbol{c}} L": r"$\boldsymbol{c}$, output bias: a sum over the steps, for $t = 1, \ldots, \tau$.",
+        r"\nabla_{\boldsymbol{h}^{(0)}} L": r"hidden state: $\boldsymbol{h}^{(0)}$ feeds $\boldsymbol{a}^{(1)}$, "
+                                         r"for $t = 0$.",
     }
-    for label, title in titles.items():
-        assert rf"\noindent\textbf{{\texttt{{{label}}}}}: {title}" in doc3
+    for lhs, title in titles.items():
+        assert rf"\noindent${lhs}$, {title}" in doc3
     labels = [e.label for e in default_results.equations]
     assert labels == ["grad_o", "grad_h(tau)", "grad_h", "grad_a", "grad_c", "grad_b",
                       "grad_V", "grad_W", "grad_U", "grad_h(0)"]
-    shown = re.findall(r"\\noindent\\textbf\{\\texttt\{(.*?)\}\}:", doc3)
-    assert shown == [escape_text(label) for label in labels]
+    shown = re.findall(r"\\noindent\$(\\nabla.*?)\$, ", doc3)
+    assert shown == [_latex(e.lhs) for e in default_results.equations]
     # the note prints grad_h twice (Jacobian and matrix form); it prints no grad_a
-    assert (r"\symrnnstatus{confirmed} (\texttt{bptt.grad\_h.jacobian});" + "\n"
-            r"\symrnnstatus{ill-formed} as printed, confirmed in a reading "
-            r"(\texttt{bptt.grad\_h}).") in doc3
-    grad_a = doc3[doc3.index(r"\texttt{grad\_a}}"):doc3.index(r"\texttt{grad\_c}}")]
+    assert (r"\symrnnstatus{confirmed} (\texttt{bptt.grad\_h.jacobian}, "
+            r"p.~\pageref{cert-bptt-grad-h-jacobian});" + "\n"
+            r"\symrnnstatus{ill-formed} as printed; a reading holds "
+            r"(\texttt{bptt.grad\_h}, p.~\pageref{cert-bptt-grad-h}).") in doc3
+    grad_a = doc3[doc3.index(r"\noindent$\nabla_{\boldsymbol{a}^{(t)}} L$"):
+                  doc3.index(r"\noindent$\nabla_{\boldsymbol{c}} L$")]
     assert "Not printed in the note." in grad_a
 
 
@@ -136,11 +141,13 @@ def test_statuses_readings_reasons_and_counterexamples(spec):
                   doc.index(r"\section{The chain rule written out")]
     for e in cert.entries:
         assert _flat(e.printed) in flat
-        assert rf"\texttt{{{e.id.replace('_', chr(92) + '_')}}} & {e.status} &" in doc
-        head = rf"(\texttt{{{e.id.replace('_', chr(92) + '_')}}}): \symrnnstatus{{{e.status}}}, "
+        kind = WORDS["en"][f"kind.{e.status}"]
+        assert re.search(rf"\\texttt\{{{re.escape(e.id.replace('_', chr(92) + '_'))}\}} & "
+                         rf"\\pageref\{{cert-[\w-]+\}} & {kind} &", doc)
+        head = rf"(\texttt{{{e.id.replace('_', chr(92) + '_')}}}): \symrnnstatus{{{kind}}}, "
         assert head in section
         block = section[section.index(head):]
-        nxt = block.find(r"\medskip\noindent\textbf", 1)
+        nxt = block.find(r"\medskip\noindent\label", 1)
         block = block if nxt < 0 else block[:nxt]
         if e.status == "definition":
             assert "defines the model" in block and "As printed in the note" not in block
@@ -150,17 +157,21 @@ def test_statuses_readings_reasons_and_counterexamples(spec):
         else:
             assert "does not hold as printed" in block
             if e.reading:
-                assert "As printed in the note" in block and "Confirmed reading" in block
+                assert "As printed in the note" in block and "Reading that holds" in block
                 assert _flat(e.printed) in _flat(block) and _flat(e.reading) in _flat(block)
-        if e.reason:
+        if e.reason and e.status == "refuted":  # the other kinds explain from their data
+            assert re.sub(r"\s", "", escape_text(e.reason)) in _flat(block)
+        if e.status == "not-applicable":
+            assert "needs more steps than" in block
+        if e.status == "ill-formed" and e.details.get("factors"):  # factors and their shapes
+            assert r"\underbrace" in block and "do not match the rows" in block
+        elif e.status == "ill-formed":  # not a product: the reason says what is wrong
             assert re.sub(r"\s", "", escape_text(e.reason)) in _flat(block)
         cex = e.counterexample or next(
             (r["counterexample"] for r in e.readings if r.get("counterexample")), None)
         if cex:
             assert "Counterexample:" in block
             flat_block = _flat(block)
-            assert _flat(escape_text(cex["lhs"])) in flat_block
-            assert _flat(escape_text(cex["rhs"])) in flat_block
             assert _flat(escape_text(cex["claim"])) in flat_block
         else:
             assert "Counterexample" not in block
@@ -176,10 +187,11 @@ def test_the_refuted_cases_are_counted():
     assert {e.status for e in cert.entries} >= {"refuted", "ill-formed", "confirmed"}
     doc = doc_for(spec)
     n = {s: sum(e.status == s for e in cert.entries) for s in ("confirmed", "refuted")}
-    assert f"{n['confirmed']} confirmed, {n['refuted']} refuted" in doc
+    assert f"{n['confirmed']} confirmed, {n['refuted']} refuted" in " ".join(doc.split())
     assert "all formulas hold" not in doc
     # the matrix-form section names the note's verdict next to the derived equation
-    assert r"\symrnnstatus{refuted} as printed, confirmed in a reading (\texttt{bptt.grad\_W})" in doc
+    assert r"\symrnnstatus{refuted} as printed; a reading holds (\texttt{bptt.grad\_W}, p.~\pageref{" \
+        in doc
 
 
 def test_the_count_sentence_reads_as_prose(doc3):
@@ -187,8 +199,8 @@ def test_the_count_sentence_reads_as_prose(doc3):
     md = doc_for(RNNSpec(), fmt="md")
     for text in (doc3, md):
         summary = " ".join(text[text.index("Of the 31 formulas"):].split("\n")[:5])
-        assert ("form) (10 definitions, 14 confirmed, 0 refuted, 1 ill-formed, 4 shorthand, "
-                "2 ambiguous, 0 unproven, 0 not applicable).") in summary, summary
+        assert ("form). By kind: 10 definitions, 14 confirmed, 0 refuted, 1 ill-formed, "
+                "4 shorthand, 2 ambiguous, 0 unproven, 0 not applicable.") in summary, summary
 
 
 @pytest.mark.parametrize("fmt", ["tex", "md"])
@@ -206,8 +218,10 @@ def test_the_rnn_document_lists_the_notes_certificate(fmt, default_results):
     assert len(rows) == len(CATALOGUE)
     for row, e in zip(rows, entries):  # one row per formula of the catalogue, in its order
         eid = escape_text(e.id, fmt)
-        assert row.startswith(rf"\texttt{{{eid}}} & {e.status} & " if fmt == "tex"
-                              else f"| {eid} | {e.status} | "), row
+        kind = WORDS["en"][f"kind.{e.status}"]
+        assert (row.startswith(rf"\texttt{{{eid}}} & ") and f"}} & {kind} & " in row
+                if fmt == "tex" else row.startswith(f"| [{eid}](#cert-") and
+                f") | {kind} | " in row), row
     assert f"Of the {len(CATALOGUE)} formulas, " in doc
 
 
@@ -230,7 +244,7 @@ def test_the_output_recurrence_document_has_no_certificate_section(fmt):
     assert (r"output (logits), fed back to the next step: $\boldsymbol{o}^{(t)}$ feeds "
             r"$\boldsymbol{a}^{(t+1)}$ and $L^{(t)}$") in doc
     assert (r"\frac{\partial \boldsymbol{o}^{(j)}}{\partial \boldsymbol{o}^{(j-1)}} &= "
-            r"\boldsymbol{V} \operatorname{diag}\left(1 - \left(\boldsymbol{h}^{(j)}\right)^{2}"
+            r"\boldsymbol{V} \operatorname{diag}\left(1 - (\boldsymbol{h}^{(j)})^{2}"
             r"\right) \boldsymbol{W}") in doc
     assert r"No path reaches a parameter through $\boldsymbol{o}^{(0)}$" in doc
     heading = {"tex": r"\section{The gradient recursion for $\tau = 3$}",
@@ -266,7 +280,8 @@ def test_fragment_standalone_and_markdown_shapes(doc3, default_results):
     assert "% Regenerate: symrnn latex --standalone\n" in doc3
     assert md.startswith("<!-- ") and MARKER in md.splitlines()[0]
     assert "<!-- Regenerate: symrnn latex --format md " in md.splitlines()[1]
-    assert r"\begin{align*}" not in md and "$$\n\\begin{aligned}" in md
+    assert r"\begin{align*}" not in md and "```math\n\\begin{aligned}" in md
+    assert "$$" not in md  # GitHub eats \\ and \{ in $$ blocks: displays are math fences
     # document(results) is what to_latex writes
     assert document(default_results, "tex") == frag
     assert document(default_results, "md") == md
