@@ -105,9 +105,16 @@ def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3,
 
 
 def spec_from_args(args: argparse.Namespace) -> RNNSpec:
-    return RNNSpec(tau=args.tau, n_in=args.inputs, n_hidden=args.hidden, n_out=args.outputs,
-                   activation=args.activation, loss=args.loss, model=args.model,
-                   reduction=args.reduction)
+    """The spec of the options; a model name or cell file that cannot be used is the user's
+    input (one line, exit 2), not an internal error."""
+    from ..models import get_model
+    try:
+        get_model(args.model)  # a cell file is read here: its errors name file and line
+        return RNNSpec(tau=args.tau, n_in=args.inputs, n_hidden=args.hidden,
+                       n_out=args.outputs, activation=args.activation, loss=args.loss,
+                       model=args.model, reduction=args.reduction)
+    except (ValueError, TypeError) as e:
+        raise UsageError(str(e)) from None
 
 
 def require_document_spec(spec: RNNSpec) -> None:
