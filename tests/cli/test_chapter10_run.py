@@ -23,6 +23,7 @@ def test_run_quiet_passes(model, tmp_path, capsys):
 
 def test_models_lists_the_chapter_10_networks(capsys):
     assert main(["models", "--json"]) == 0
-    listed = {m["name"]: m["reference"] for m in json.loads(capsys.readouterr().out)}
+    listed = {m["name"]: m["reference"]
+              for m in json.loads(capsys.readouterr().out)["models"]}
     assert listed["single-output"] == "Fig. 10.5" and listed["teacher-forcing"] == "Fig. 10.6"
     assert "Fig. 10.11" in listed["bidirectional"] and "10.5" in listed["deep"]

@@ -60,7 +60,9 @@ def test_sizes_above_the_instance_limits_are_valid_specs_but_not_checked_exactly
     spec = RNNSpec(n_out=LIMITS["n_out"] + 1)
     assert spec.exceeds_instance_limits() == [f"n_out = {LIMITS['n_out'] + 1} > {LIMITS['n_out']}"]
     assert RNNSpec(n_hidden=CODE_LIMIT).n_hidden == CODE_LIMIT
-    for stage in (symrnn.unroll, symrnn.derive, symrnn.matrix_equations, symrnn.certify):
+    # (symrnn.certify takes any size: its general proofs hold for all, and its instance
+    # cross-check caps the sizes itself)
+    for stage in (symrnn.unroll, symrnn.derive, symrnn.matrix_equations):
         with pytest.raises(ValueError) as info:
             stage(spec)
         assert "n_out = 17 > 16" in str(info.value) and "smaller" in str(info.value)
