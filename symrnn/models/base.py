@@ -121,6 +121,22 @@ def add(*terms) -> sp.MatAdd:
     return sp.MatAdd(*[_sym(t) for t in terms])
 
 
+def hadamard(*factors) -> sp.HadamardProduct:
+    """The elementwise (Hadamard) product u (.) v of vectors of one size, in the order
+    written (f(t) (.) s(t-1), as the book prints 10.41). Every stage handles it: unrolling
+    multiplies entries, the reverse rule gives u the factor v (.) g, the printers write
+    \\odot and ``*``."""
+    if len(factors) < 2:
+        raise ValueError(f"hadamard takes at least two factors, got {len(factors)}")
+    return sp.HadamardProduct(*[_sym(f) for f in factors], evaluate=False)
+
+
+def one_minus(v) -> sp.MatAdd:
+    """1 - v entrywise (the GRU's 1 - u(t)), with 1 the all-ones vector of v's size."""
+    v = _sym(v)
+    return sp.MatAdd(sp.OneMatrix(*v.shape), -v)
+
+
 def param(name, rows, cols, text, init=None) -> Param:
     return Param(name, rows, cols, text,
                  init or ("bias" if cols is None else "weight"))
