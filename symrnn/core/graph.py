@@ -186,7 +186,11 @@ def unroll(model: Model, spec) -> Graph:
             values[(target.name, t)] = column(target.name, t, size(target))
 
     def equation_at(t: int, eq) -> None:
-        rhs = explicit(eq.rhs.xreplace({T: t, TAU: tau}), lookup)
+        expr = eq.rhs.xreplace({T: t, TAU: tau})
+        # all-ones vectors (1 - u(t) in a GRU) take the instance's sizes
+        expr = expr.xreplace({e: sp.OneMatrix(*[sp.sympify(d).xreplace(sizes) for d in e.shape])
+                              for e in expr.atoms(sp.OneMatrix)})
+        rhs = explicit(expr, lookup)
         col = column(eq.target.name, t, size(eq.target))
         values[(eq.target.name, t)] = col
         for s, v in zip(col, rhs):

@@ -1,9 +1,10 @@
 """The registry of models: a new model is one module here and one entry in ``MODELS``."""
 
-from . import output_recurrence, rnn
+from . import gru, gru_torch, lstm, lstm_torch, output_recurrence, rnn
 from .base import Model
 
-MODELS: dict[str, Model] = {m.name: m for m in (rnn.MODEL, output_recurrence.MODEL)}
+MODELS: dict[str, Model] = {m.name: m for m in (rnn.MODEL, output_recurrence.MODEL,
+                                          lstm.MODEL, lstm_torch.MODEL, gru.MODEL, gru_torch.MODEL)}
 DEFAULT = "rnn"
 
 
