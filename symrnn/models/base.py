@@ -243,6 +243,18 @@ class Model:
     def uses_activation(self) -> bool:
         return any(a.f == PHI for e in self.equations for a in e.rhs.atoms(Apply))
 
+    @property
+    def fixed_functions(self) -> tuple[str, ...]:
+        """The functions the equations apply that the user does not choose (a gate's
+        sigmoid, the tanh of an LSTM's state), in a fixed order."""
+        return tuple(sorted({a.f for e in self.equations for a in e.rhs.atoms(Apply)
+                             if a.f != PHI}))
+
+    @property
+    def states(self) -> tuple[Quantity, ...]:
+        """The quantities an equation reads at another step (h, and s in an LSTM)."""
+        return tuple(dict.fromkeys(q for q, _side in self.initial_values()))
+
     def with_activation(self, activation: str) -> tuple[Equation, ...]:
         """The equations with ``PHI`` replaced by the chosen activation."""
         if activation == PHI:
