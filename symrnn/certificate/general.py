@@ -281,7 +281,11 @@ class General:
         out = []
         for eq in self.eqs:
             g = Grad(eq.target.now)
+            by_leaf: dict = {}  # a leaf read twice (u(t-1) in u (.) h + (1 - u) (.) n): one sum
             for leaf, contrib in pullback(eq.rhs, g, out=eq.target.now):
+                by_leaf.setdefault(leaf, []).append(contrib)
+            for leaf, parts in by_leaf.items():
+                contrib = parts[0] if len(parts) == 1 else sp.MatAdd(*parts)
                 ctx = Context(general=self)
                 i, p, r = (sp.Symbol(n, integer=True) for n in ("i", "p", "r"))
                 idx = (p,) if leaf.shape[1] == 1 else (p, r)

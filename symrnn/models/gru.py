@@ -14,6 +14,7 @@ differs: its gates read h(t-1) at the same step, its candidate is tanh, the rese
 multiplies W_hn h(t-1) + b_hn after the product, and h(t) = (1 - z) (.) n + z (.) h(t-1).
 """
 
+from ..certificate.gated import GRU_CATALOGUE
 from ..functions import Apply
 from .base import (N_HIDDEN, N_IN, N_OUT, Equation, Model, add, hadamard, inp, node,
                    one_minus, param, state, target)
@@ -66,6 +67,7 @@ MODEL = Model(
     ),
     output=o,
     target=y,
+    catalogue=GRU_CATALOGUE,
     notes=("As printed, u(t-1) and r(t-1) act on h(t): u(0) and r(0) are initial values.",
            "The book prints sigma for the candidate; PyTorch's nn.GRU uses tanh, reads its "
            "gates at h(t-1) of the same step and applies the reset gate after the recurrent "

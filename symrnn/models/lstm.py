@@ -16,6 +16,7 @@ and adds two biases per gate: that cell is ``lstm-torch``. The cell input has no
 book; z ("block input") is ours.
 """
 
+from ..certificate.gated import LSTM_CATALOGUE
 from ..functions import Apply
 from .base import (N_HIDDEN, N_IN, N_OUT, Equation, Model, add, hadamard, inp, node, param,
                    state, target)
@@ -78,6 +79,7 @@ MODEL = Model(
     ),
     output=o,
     target=y,
+    catalogue=LSTM_CATALOGUE,
     notes=("The book prints sigma for the cell input (10.41); PyTorch's nn.LSTM uses tanh, "
            "orders its gates i, f, g, o and has two biases per gate: see lstm-torch.",),
 )
