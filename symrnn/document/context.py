@@ -306,6 +306,7 @@ def context(results, fmt: str = "tex") -> dict:
         "title": esc(model.title),
         "reference": esc(model.reference),
         "describe": esc(model.describe),
+        "model_notes": [esc(n) for n in model.notes],  # how a book form and a framework differ
         "spec_text": esc(spec.describe()),
         "activation": esc(act.summary) if model.uses_activation else None,
         "loss": esc(loss.summary),
