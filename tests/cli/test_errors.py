@@ -75,8 +75,9 @@ CLI_CASES = [
      "--out must not contain control characters (found '\\n'); rename the folder"),
     ("run-out-unwritable", ["run", "--out", "/proc"],
      "cannot write to /proc: /proc is not a writable folder"),
-    ("run-model", ["run", "--model", "lstm"],
-     "argument --model: invalid choice: 'lstm' (choose from 'rnn', 'output-recurrence')"),
+    ("run-model", ["run", "--model", "transformer"],
+     "argument --model: invalid choice: 'transformer' (choose from 'rnn', 'output-recurrence', "
+     "'lstm', 'lstm-torch', 'gru', 'gru-torch')"),
     ("run-analysis-other-model", ["run", "--analysis", "--model", "output-recurrence"],
      "--analysis studies the vanilla RNN's hidden recurrence; use it with --model rnn"),
     ("run-many-options-one-bad", ["run", "--tau", "2", "--json", "--quiet", "--no-pdf",
