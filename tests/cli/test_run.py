@@ -402,10 +402,11 @@ def test_models_lists_every_model_with_its_book_reference(tmp_path):
 def test_models_json(capsys):
     assert main(["models", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [m["name"] for m in doc] == ["rnn", "output-recurrence"]
-    assert [m["default"] for m in doc] == [True, False]
-    assert [m["reference"] for m in doc] == [MODELS[n].reference for n in ("rnn",
-                                                                           "output-recurrence")]
+    assert [m["name"] for m in doc] == list(MODELS)
+    assert [m["name"] for m in doc][:2] == ["rnn", "output-recurrence"]
+    assert {"lstm", "lstm-torch", "gru", "gru-torch"} <= {m["name"] for m in doc}
+    assert [m["default"] for m in doc] == [True] + [False] * (len(MODELS) - 1)
+    assert [m["reference"] for m in doc] == [MODELS[n].reference for n in MODELS]
 
 
 def test_version(tmp_path):
