@@ -18,6 +18,9 @@ difference or an identity between function values.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+
 import sympy as sp
 from sympy.polys.rings import ring
 
@@ -173,3 +176,26 @@ def matches_composed_diff(graph: Graph, derivation: Derivation) -> bool:
     full = composed_gradients(graph, derivation)
     atoms = Atoms()
     return all(equal(sp.diff(loss, s), full[derivation.adj[s]], atoms) for s in graph.leaves)
+
+
+# ---------------------------------------------------------------- generic functions
+
+@contextlib.contextmanager
+def generic_functions(names):
+    """Within the block, each registered function in ``names`` (the sigmoid and tanh of a
+    gated cell) is an undefined SymPy function, its derivative an undefined derivative.
+
+    An identity between the derivation and ``sympy.diff`` of the composed loss that holds for
+    undefined functions holds for every choice of them (the chain rule never looks inside a
+    function), and the comparison no longer expands sigma(a) = 1/(1 + exp(-a)) into rational
+    functions of exponentials, whose common denominators grow very fast with tau."""
+    from .. import functions as F
+    saved = {n: F.FUNCTIONS[n] for n in names}
+    try:
+        for n in names:
+            F.FUNCTIONS[n] = dataclasses.replace(
+                saved[n], phi=sp.Function(f"{n}_generic", real=True), dphi_from_h=None,
+                numpy=None, symbolic_only=True)
+        yield
+    finally:
+        F.FUNCTIONS.update(saved)

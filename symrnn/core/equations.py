@@ -94,7 +94,10 @@ def pullback(expr, g, out=None) -> list[tuple[sp.MatrixSymbol, sp.MatrixExpr]]:
         out_pairs += pullback(v, coeff * gv if coeff != 1 else gv)
         for i, m in enumerate(mats):
             left, right = mats[:i], mats[i + 1:] + [v]
-            gm = sp.MatMul(*[l.T for l in reversed(left)], g, sp.MatMul(*right).T)
+            r = right[0] if len(right) == 1 else sp.MatMul(*right)
+            # (r (.) h)^T stays one transposed vector (SymPy would spread it over the factors)
+            rT = r.T if _is_leaf(r) or isinstance(r, sp.MatMul) else sp.Transpose(r)
+            gm = sp.MatMul(*[l.T for l in reversed(left)], g, rT)
             gm = coeff * gm if coeff != 1 else gm
             if _is_leaf(m):
                 out_pairs.append((m, gm))

@@ -626,6 +626,7 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
         "title": esc(model.title),
         "reference": esc(model.reference),
         "describe": esc(model.describe),
+        "model_notes": [esc(n) for n in model.notes],  # how a book form and a framework differ
         "spec_text": esc(spec.describe()),
         # the sum is the note's L, said in the document's language; another reduction's
         # sentence (English) says how it divides the sum

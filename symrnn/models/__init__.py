@@ -1,10 +1,12 @@
 """The registry of models: a new model is one module here and one entry in ``MODELS``."""
 
-from . import bidirectional, deep, output_recurrence, rnn, single_output, teacher_forcing
+from . import (bidirectional, deep, gru, gru_torch, lstm, lstm_torch, output_recurrence, rnn,
+               single_output, teacher_forcing)
 from .base import Model
 
-MODELS: dict[str, Model] = {m.name: m for m in (rnn.MODEL, output_recurrence.MODEL, single_output.MODEL,
-                                        teacher_forcing.MODEL, bidirectional.MODEL, deep.MODEL)}
+MODELS: dict[str, Model] = {m.name: m for m in (
+    rnn.MODEL, output_recurrence.MODEL, single_output.MODEL, teacher_forcing.MODEL,
+    bidirectional.MODEL, deep.MODEL, lstm.MODEL, lstm_torch.MODEL, gru.MODEL, gru_torch.MODEL)}
 DEFAULT = "rnn"
 
 

@@ -127,12 +127,18 @@ def hadamard(*factors) -> sp.HadamardProduct:
     ``*`` in NumPy) and the index-form proofs know ``sympy.HadamardProduct``."""
     if len(factors) < 2:
         raise ValueError(f"hadamard needs at least two factors, got {len(factors)}")
-    return sp.HadamardProduct(*[_sym(f) for f in factors])
+    return sp.HadamardProduct(*[_sym(f) for f in factors], evaluate=False)
 
 
 def ones(size: Dim) -> sp.OneMatrix:
     """The vector of ones of ``size`` entries, for 1 - u(t) (a gate's complement)."""
     return sp.OneMatrix(size.symbol, 1)
+
+
+def one_minus(v) -> sp.MatAdd:
+    """1 - v entrywise (the GRU's 1 - u(t)), with 1 the all-ones vector of v's size."""
+    v = _sym(v)
+    return sp.MatAdd(sp.OneMatrix(*v.shape), -v)
 
 
 def param(name, rows, cols, text, init=None) -> Param:
@@ -246,6 +252,18 @@ class Model:
     @property
     def uses_activation(self) -> bool:
         return any(a.f == PHI for e in self.equations for a in e.rhs.atoms(Apply))
+
+    @property
+    def fixed_functions(self) -> tuple[str, ...]:
+        """The functions the equations apply that the user does not choose (a gate's
+        sigmoid, the tanh of an LSTM's state), in a fixed order."""
+        return tuple(sorted({a.f for e in self.equations for a in e.rhs.atoms(Apply)
+                             if a.f != PHI}))
+
+    @property
+    def states(self) -> tuple[Quantity, ...]:
+        """The quantities an equation reads at another step (h, and s in an LSTM)."""
+        return tuple(dict.fromkeys(q for q, _side in self.initial_values()))
 
     def with_activation(self, activation: str) -> tuple[Equation, ...]:
         """The equations with ``PHI`` replaced by the chosen activation."""

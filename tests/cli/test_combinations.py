@@ -20,7 +20,9 @@ ALL = [(m, a, l) for m in MODELS for a in ACTIVATIONS for l in LOSSES]
 COVER = [(m, a, l) for m in ("rnn", "output-recurrence")
          for a, l in zip(ACTIVATIONS, list(LOSSES) * 2)] + [
     (m, a, l) for m in MODELS if m not in ("rnn", "output-recurrence")
-    for a, l in (("relu", "mse"), ("sigmoid", "bce"))]
+    and MODELS[m].uses_activation for a, l in (("relu", "mse"), ("sigmoid", "bce"))]
+#: a model whose functions are fixed (a gated cell) ignores the activation: each loss once
+COVER += [(m, "tanh", l) for m in MODELS if not MODELS[m].uses_activation for l in LOSSES]
 
 
 @pytest.mark.parametrize("model, activation, loss", COVER)
@@ -52,8 +54,12 @@ def check_run(model, activation, loss, tmp_path, capsys):
         else:
             assert grad_w["kind"] == "refuted" and grad_w["counterexample"]
             assert grad_w["readings"][0]["kind"] == "confirmed"
-    else:  # the printed formulas attached to the model, if any (single-output: 10.8, 10.9)
+    else:  # the printed formulas attached to the model, if any (single-output: 10.8, 10.9;
+        # a gated cell: the book's equations, definitions for every size)
         assert set(statuses) == {f.id for f in MODELS[model].catalogue}
+        if MODELS[model].catalogue and not MODELS[model].uses_activation:
+            assert all(e["kind"] == "definition" and e["scope"] == "all"
+                       for e in statuses.values())
     names = {p.name for p in tmp_path.iterdir()}
     stem = doc_stem(spec)
     assert {f"{stem}.tex", f"{stem}.md", f"{stem}_certificate.json"} <= names

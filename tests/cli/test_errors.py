@@ -78,7 +78,7 @@ CLI_CASES = [
      "cannot write to /proc: /proc is not a writable folder"),
     ("run-model", ["run", "--model", "no-such-net"],
      "model must be one of rnn, output-recurrence, single-output, teacher-forcing, "
-     "bidirectional, deep"),
+     "bidirectional, deep, lstm, lstm-torch, gru, gru-torch"),
     ("run-model-cell-missing", ["run", "--model", "no/such/cell.toml"],
      "no/such/cell.toml: cannot read the cell file: No such file or directory"),
     ("run-analysis-other-model", ["run", "--analysis", "--model", "output-recurrence"],

@@ -411,6 +411,7 @@ def test_models_json(capsys):
     assert [m["name"] for m in doc] == list(MODELS)
     assert [m["name"] for m in doc][:6] == ["rnn", "output-recurrence", "single-output",
                                             "teacher-forcing", "bidirectional", "deep"]
+    assert {"lstm", "lstm-torch", "gru", "gru-torch"} <= {m["name"] for m in doc}
     assert [m["default"] for m in doc] == [True] + [False] * (len(MODELS) - 1)
     assert [m["reference"] for m in doc] == [MODELS[n].reference for n in MODELS]
 

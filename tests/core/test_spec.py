@@ -33,7 +33,7 @@ _LOW = r"(at least 1\b|\b1\.\.)"
     ({"labels": (0, 1)}, ValueError, ["labels", "tau=3"]),
     ({"labels": (0, 1, 3)}, ValueError, [r"labels\[3\]", r"(at most 2|0\.\.2)", "got 3"]),
     ({"loss": "mse", "labels": (0, 1, 2)}, ValueError, ["labels", "mse"]),
-    ({"model": "lstm"}, ValueError, ["model", "rnn", "output-recurrence", "'lstm'"]),
+    ({"model": "transformer"}, ValueError, ["model", "rnn", "output-recurrence", "'transformer'"]),
     ({"model": 3}, TypeError, ["model", "str"]),
 ])
 def test_invalid_spec_names_field_value_and_range(kwargs, exc, words):

@@ -636,7 +636,7 @@ def test_large_sizes_emit_a_correct_module(model):
     ({"tau": 0}, ValueError, r"^tau must be"),
     ({"n_hidden": 50, "activation": "gelu"}, ValueError, r"^activation must be one of"),
     ({"loss": "hinge"}, ValueError, r"^loss must be one of"),
-    ({"model": "lstm"}, ValueError, r"^model must be one of"),
+    ({"model": "transformer"}, ValueError, r"^model must be one of"),
 ])
 def test_spec_validates_each_field_by_name(kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -309,6 +309,8 @@ class BatchedNumPyPrinter(NumPyPrinter):
                 if new:
                     return [f"{target} = {v} @ {a}"]
                 return [f"numpy.matmul({v}, {a}, out={target})"]
+        if isinstance(expr, sp.ZeroMatrix):  # a gradient nothing feeds (u(tau) in a GRU)
+            return [f"{target}{'' if new else '[...]'} = 0"]
         if isinstance(expr, sp.HadamardProduct) and len(expr.args) == 2:
             return self._elementwise_into(expr.args[0], expr.args[1], target)
         if isinstance(expr, Apply):
