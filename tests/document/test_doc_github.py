@@ -7,6 +7,7 @@ import pytest
 
 from support import github_math, katex_available, katex_check, results_for
 from symrnn import RNNSpec, to_latex
+from symrnn.models import MODELS
 
 pytest.importorskip("markdown_it", reason="markdown-it-py not installed (pip install -e .[test])")
 pytestmark = pytest.mark.skipif(katex_available() is not None, reason=str(katex_available()))
@@ -15,6 +16,9 @@ SPECS = {"default": RNNSpec(), "tau1": RNNSpec(tau=1), "tau20": RNNSpec(tau=20),
          "relu-bce": RNNSpec(tau=2, activation="relu", loss="bce"),
          "phi-mse": RNNSpec(tau=2, activation="phi", loss="mse", h0="zeros"),
          "output-recurrence": RNNSpec(model="output-recurrence")}
+# every other registered network, at a small instance (its document is symbolic)
+SPECS.update({m: RNNSpec(model=m, tau=2, n_in=2, n_hidden=2, n_out=2) for m in MODELS
+              if m not in ("rnn", "output-recurrence")})
 
 
 def test_the_parser_sees_what_github_eats():
