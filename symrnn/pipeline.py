@@ -164,7 +164,14 @@ def lemma(spec: RNNSpec) -> dict:
     ``sympy.diff`` of the fully composed loss, exactly, on a small instance (``lemma_graph``)."""
     from .certificate.engine import LEMMA
     from .core.composed import generic_functions, matches_composed_diff
-    fixed = get_model(spec.model).fixed_functions
+    import sympy as sp
+    from .functions import FUNCTIONS
+    fixed = tuple(get_model(spec.model).fixed_functions)
+    z = sp.Dummy("z", real=True)
+    # a piecewise activation (relu) too: the exact comparison takes no Piecewise, and an
+    # identity for an undefined function holds for every choice of it
+    fixed += tuple(n for n in (spec.activation,) if n not in fixed and n in FUNCTIONS
+                   and FUNCTIONS[n].phi(z).has(sp.Piecewise))
     start = time.perf_counter()
     with generic_functions(fixed):
         g = lemma_graph(spec)

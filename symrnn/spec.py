@@ -65,6 +65,7 @@ class RNNSpec:
             value = getattr(self, name)
             if not isinstance(value, str) or value not in table:
                 raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
+        self.model_def.check_activation(self.activation)
         if self.h0 not in H0_KINDS:
             raise ValueError(f"h0 must be one of {', '.join(H0_KINDS)}, got {self.h0!r}")
         if self.labels is not None:

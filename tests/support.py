@@ -157,3 +157,29 @@ def github_math(md: str) -> tuple[list[str], list[str], list[str]]:
 
     walk(parser.parse(md))
     return displays, inline, problems
+
+
+# ---------------------------------------------------------------- cell files
+
+CELL_HEAD = """name = "c"
+[params]
+U = ["n_hidden", "n_in"]
+W = ["n_hidden", "n_hidden"]
+V = ["n_out", "n_hidden"]
+[inputs]
+x = "n_in"
+[nodes]
+{nodes}
+[step]
+equations = \"\"\"
+{equations}
+\"\"\"
+output = "o"
+"""
+
+
+def cell(tmp_path, equations, nodes='h = "n_hidden"\no = "n_out"', name="cell.toml"):
+    """A cell file in tmp_path with U, W, V, the input x and these nodes and equations."""
+    p = tmp_path / name
+    p.write_text(CELL_HEAD.format(nodes=nodes, equations=equations))
+    return p

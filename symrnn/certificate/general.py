@@ -174,12 +174,15 @@ class General:
 
     # ---------------------------------------------------------------- values in one basis
 
-    def basis(self, expr):
+    def basis(self, expr, named: dict | None = None):
         """Nodes defined as f(another node) (h(t) = tanh(a(t))) written as that: the two sides
-        of a claim then name the same things."""
+        of a claim then name the same things. ``named``: more such replacements (a rule's
+        function arguments named, ``_named_arguments``), applied first."""
         names = sorted(expr.atoms(Grad, Contraction), key=sp.default_sort_key)
         grads = {g: sp.MatrixSymbol(f"_G{n}", *g.shape) for n, g in enumerate(names)}
         expr = expr.xreplace(grads)  # a gradient's (a contraction's) node is a name
+        if named:
+            expr = expr.xreplace(named)
         back = {v: k for k, v in grads.items()}
         for _ in range(8):
             rep = {}
@@ -315,13 +318,16 @@ class General:
                 ctx = Context(general=self)
                 i, p, r = (sp.Symbol(n, integer=True) for n in ("i", "p", "r"))
                 idx = (p,) if leaf.shape[1] == 1 else (p, r)
-                R = self.local(eq.target.now, i, ctx)
-                base = ctx.base(leaf)
-                partial = from_sympy(sp.diff(R, base[idx if len(idx) > 1 else idx[0]]), ctx)
+                rhs, args, named = self._named_arguments(eq)
+                partial = self._partial(rhs, args, leaf, i, idx, ctx)
                 gi = ctx.base(g)[i]
                 want = [Term(t.coeff * gi, t.bound + ((i, eq.target.size.symbol),))
                         for t in partial]
-                got = to_index(self.basis(contrib), p, r, ctx)
+                # functions as themselves, as in the partial (tanh, not an opaque tanh_of),
+                # but a piecewise one (relu) opaque, as the basis writes it
+                ctx.opaque = "piecewise"
+                got = to_index(self.basis(contrib, named), p, r, ctx)
+                ctx.opaque = True
                 want = [Term(t.coeff, t.bound) for t in want]
                 ok = not normal_form(got + [Term(-t.coeff, t.bound) for t in
                                             self._in_basis_terms(want, ctx)])
@@ -329,6 +335,51 @@ class General:
                             f"contribution {sp.sstr(contrib)}", ok))
         self.cache["rules"] = out
         return out
+
+    def _named_arguments(self, eq):
+        """The equation's right side with each function argument that is not a quantity
+        (tanh(W h(t-1) + U x(t))) named by a quantity of its own, z(t) -> (rhs, {z: argument},
+        {N(t): f(z(t))} or {argument: z(t)} to write the reverse rule with the names).
+
+        The partial of the right side is then taken by the chain rule through z: sympy.diff of
+        the right side in z, times sympy.diff of the argument; the rule writes f' with f's
+        output N(t) (1 - h(t)^2), which is f(z(t)) by the equation."""
+        found = [a for a in eq.rhs.atoms(Apply) if not isinstance(a.arg, At)]
+        # the outermost only: a function inside another's argument is differentiated there
+        applies = sorted((a for a in found if not any(b != a and b.arg.has(a) for b in found)),
+                         key=sp.default_sort_key)
+        if not applies:
+            return eq.rhs, {}, {}
+        args, rep, named = {}, {}, {}
+        for n, a in enumerate(applies):
+            # a name no model can take (names are identifiers): the argument of f, numbered
+            z = At(f"{eq.target.name}<{n}>", a.arg.shape[0], 1, eq.target.now.step)
+            args[z] = a.arg
+            rep[a] = Apply(a.f, z)
+            named[a.arg] = z
+        rhs = eq.rhs.xreplace(rep)
+        if isinstance(eq.rhs, Apply) and eq.rhs in rep:
+            named = {eq.target.now: rep[eq.rhs], **named}
+        return rhs, args, named
+
+    def _partial(self, rhs, args: dict, leaf, i, idx, ctx: Context) -> list[Term]:
+        """d rhs_i / d leaf[idx] in index form, through the named arguments ``args``."""
+        opaque, ctx.opaque = ctx.opaque, False
+        try:
+            R = scalar(rhs, i, 0, ctx)
+            wrt = ctx.base(leaf)[idx if len(idx) > 1 else idx[0]]
+            out = from_sympy(sp.diff(R, wrt), ctx)
+            for z, arg in args.items():
+                j = ctx.index()
+                outer = from_sympy(sp.diff(R, ctx.base(z)[j]), ctx)
+                if not outer:
+                    continue
+                inner = from_sympy(sp.diff(scalar(arg, j, 0, ctx), wrt), ctx)
+                out += [Term(a.coeff * b.coeff, a.bound + b.bound + ((j, z.rows),))
+                        for a in outer for b in inner]
+            return out
+        finally:
+            ctx.opaque = opaque
 
     def loss_rule(self) -> Obligation:
         """grad_o(t) L of the loss entry equals dL(t)/do(t) by ``sympy.diff`` of the loss

@@ -49,7 +49,9 @@ class Context:
     counter: itertools.count = field(default_factory=lambda: itertools.count())
     bases: dict = field(default_factory=dict)
     general: object = None
-    opaque: bool = True  # functions of sums as opaque applications (off to differentiate)
+    #: functions of sums as opaque applications (False: as themselves, to differentiate;
+    #: "piecewise": only a piecewise function such as relu opaque)
+    opaque: bool | str = True
 
     def index(self) -> sp.Symbol:
         return sp.Symbol(f"k{next(self.counter)}", integer=True)
@@ -117,7 +119,8 @@ def to_index(expr, i, j, ctx: Context) -> list[Term]:
         from ..functions import FUNCTIONS
         arg = scalar(expr.arg, i, j, ctx)
         value = FUNCTIONS[expr.f].phi(sp.Dummy("z", real=True))
-        if ctx.opaque and (arg.has(sp.Sum) or value.has(sp.Piecewise)):
+        if (ctx.opaque is True and (arg.has(sp.Sum) or value.has(sp.Piecewise))) or \
+                (ctx.opaque == "piecewise" and value.has(sp.Piecewise)):
             # an opaque application: SymPy folds a Piecewise (relu) into the sums around it,
             # out of their scope; equal applications still compare equal
             return [Term(sp.Function(f"{expr.f}_of")(arg))]

@@ -305,5 +305,8 @@ def _point_derivatives(expr: sp.Expr) -> sp.Expr:
         z = sp.Dummy("z", real=True)
         return sp.Subs(sp.Derivative(d.expr.xreplace({var: z}), (z, n)), z, var)
 
+    # a Dummy variable is already bound by a Subs (sympy.diff of phi(expression) gives
+    # Subs(d phi(xi)/dxi, xi, expression)); wrapping it again would nest the Subs
     return expr.replace(lambda e: isinstance(e, sp.Derivative) and len(e.variable_count) == 1
-                        and e.variable_count[0][0].is_Symbol, point)
+                        and e.variable_count[0][0].is_Symbol
+                        and not isinstance(e.variable_count[0][0], sp.Dummy), point)

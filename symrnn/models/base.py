@@ -272,6 +272,26 @@ class Model:
         return tuple(Equation(e.target, _replace_phi(e.rhs, activation), e.text, e.ref, e.when)
                      for e in self.equations)
 
+    def check_activation(self, activation: str) -> None:
+        """ValueError unless every piecewise function (relu) of the equations, with PHI as
+        ``activation``, is a whole right side applied to a quantity (h(t) = relu(a(t))): the
+        exact checks differentiate it only there, through its output."""
+        from ..functions import FUNCTIONS
+        z = sp.Dummy("z", real=True)
+        for e, written in zip(self.with_activation(activation), self.equations):
+            for a in sorted(e.rhs.atoms(Apply), key=sp.default_sort_key):
+                if not FUNCTIONS[a.f].phi(z).has(sp.Piecewise):
+                    continue
+                if a == e.rhs and isinstance(a.arg, At):
+                    continue
+                where = "activation" if a.f not in {b.f for b in written.rhs.atoms(Apply)} \
+                    else "model"
+                raise ValueError(
+                    f"{where}: {a.f} is piecewise, and symrnn differentiates it only as the "
+                    f"whole right side of an equation applied to one quantity (h = {a.f}(a)); "
+                    f"the equation of {e.target.name} is {e.target.name} = {sp.sstr(e.rhs)}: "
+                    f"give the argument its own node, or choose another activation")
+
     def reads(self) -> list[tuple[Equation, At]]:
         """Every (equation, quantity-at-offset) an equation reads, in equation order."""
         out = []

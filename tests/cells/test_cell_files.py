@@ -12,32 +12,10 @@ import sympy as sp
 from symrnn.cli import main
 from symrnn.models import get_model
 from symrnn.models.cell import CellError, load_cell
+from support import cell
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-HEAD = """name = "c"
-[params]
-U = ["n_hidden", "n_in"]
-W = ["n_hidden", "n_hidden"]
-V = ["n_out", "n_hidden"]
-[inputs]
-x = "n_in"
-[nodes]
-{nodes}
-[step]
-equations = \"\"\"
-{equations}
-\"\"\"
-output = "o"
-"""
-
-
-def cell(tmp_path, equations, nodes='h = "n_hidden"\no = "n_out"', name="cell.toml"):
-    p = tmp_path / name
-    p.write_text(HEAD.format(nodes=nodes, equations=equations))
-    return p
-
 
 GOOD = "h = tanh(W @ h[t-1] + U @ x)\no = V @ h"
 
