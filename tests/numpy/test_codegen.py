@@ -493,7 +493,9 @@ def test_source_is_numpy_only_and_formatted(model, form, act, loss):
     # no dense one-hot y(t), no identity matrix, no copy of an array onto itself
     assert "numpy.arange(N_OUT)" not in src and "numpy.eye" not in src
     assert not re.search(r"^ *(\S+)\[\.\.\.\] = \1$", src, re.M)
-    assert ("numpy.tanh(" in src) == (act == "tanh")
+    assert ("numpy.tanh(" in src) == (act in ("tanh", "sigmoid"))  # sigmoid: (1 + tanh(a/2))/2
+    assert ("numpy.tanh(0.5 * " in src) == (act == "sigmoid")
+    assert "logaddexp" not in src or loss == "bce"  # the loss keeps its log-domain form
 
 
 def test_rnn_source_is_optimized():
