@@ -8,7 +8,9 @@ Rows: the loop form with its default validating call and with validate=False (th
 path), the checkpointed and unrolled forms, a per-step NumPy BPTT (min-char-rnn style,
 below), lambdify of the SymPy gradient (S only), PyTorch nn.RNN + Linear + cross_entropy and
 autograd of the same math, JAX jit(value_and_grad) of lax.scan, and a GEMM bound: the GEMM
-FLOPs of forward + BPTT over the matmul rate measured on 512^3 at the same thread count.
+FLOPs of forward + BPTT over the matmul rate measured on 512^3 at the same thread count, and
+the same products as our loop form makes, with its shapes and layouts, timed alone (no
+elementwise work): how far below that no NumPy code of this algorithm can go.
 The ratio columns are ours (validating, fast path) over each row.
 
 GEMM FLOPs: the forward pass has three products per step and sequence, U x(t), W h(t-1) and
@@ -127,6 +129,31 @@ def gemm_flops(cfg):
     return 3 * fwd - 2 * tau * batch * n_in * n_h
 
 
+def gemms_alone(cfg, dtype):
+    """The matrix products of one forward + BPTT call of the loop form, with its shapes and
+    layouts (transposed views where it passes them), timed alone: what the call costs with
+    every elementwise operation, allocation and Python statement removed."""
+    n_in, n_h, n_out, tau, batch = cfg
+    rng = np.random.default_rng(1)
+    r = lambda *shape: rng.normal(size=shape).astype(dtype)
+    U, W, V = r(n_h, n_in), r(n_h, n_h), r(n_out, n_h)
+    WT = np.ascontiguousarray(W.T)
+    x_all, h_all, d_all = r(tau * batch, n_in), r(tau * batch, n_h), r(tau * batch, n_h)
+    y_all, h, out_h = r(tau * batch, n_out), r(batch, n_h), np.empty((batch, n_h), dtype)
+    o_all, a_all = np.empty((tau * batch, n_out), dtype), np.empty((tau * batch, n_h), dtype)
+
+    def run():
+        np.matmul(x_all, U.T, out=a_all)  # the hoisted U x(t)
+        for _ in range(tau):  # W h(t-1)
+            np.matmul(h, WT, out=out_h)
+        np.matmul(h_all, V.T, out=o_all)  # V h(t)
+        np.matmul(y_all, V, out=d_all)  # V^T grad_o(t)
+        for _ in range(tau):  # W^T grad_a(t+1), and grad_h(0)
+            np.matmul(h, W, out=out_h)
+        return y_all.T @ h_all, d_all.T @ h_all, d_all.T @ x_all  # grad_V, grad_W, grad_U
+    return median_time(run)
+
+
 def lambdify_sympy(cfg):
     """The SymPy gradient of the element-level derivation, lambdified (single sequence)."""
     import sympy as sp
@@ -242,6 +269,7 @@ def time_table(names, dtype):
             rows["lambdify of SymPy gradient"] = median_time(lambda: f(*flat, *xs), budget=0.5)
         rows.update(torch_peers(cfg, dtype, same_math=name != "L"))
         rows.update(jax_peer(cfg, dtype))
+        rows["GEMMs alone, measured"] = gemms_alone(cfg, dtype)
         rows["GEMM bound (FLOPs / rate)"] = gemm_flops(cfg) / rate
         for peer, t in rows.items():
             print(f"{name:6} {peer:34} {fmt(t):>11} {ours / t:11.2f}x {fast / t:8.2f}x")
