@@ -16,6 +16,7 @@ differentiated when the spec says ``h0="symbol"``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -180,6 +181,12 @@ class Equation:
             raise ValueError(f"when must be 'all' or 'last', got {self.when!r}")
 
 
+@functools.lru_cache(maxsize=64)
+def _check_activation(model: "Model", activation: str) -> None:
+    """``Model.check_activation``, once per model object and activation (a spec is made often)."""
+    model._check_activation(activation)
+
+
 @dataclass(frozen=True, eq=False)
 class Model:
     """A recurrent network: everything the pipeline needs to know about it.
@@ -276,6 +283,9 @@ class Model:
         """ValueError unless every piecewise function (relu) of the equations, with PHI as
         ``activation``, is a whole right side applied to a quantity (h(t) = relu(a(t))): the
         exact checks differentiate it only there, through its output."""
+        _check_activation(self, activation)
+
+    def _check_activation(self, activation: str) -> None:
         from ..functions import FUNCTIONS
         z = sp.Dummy("z", real=True)
         for e, written in zip(self.with_activation(activation), self.equations):
