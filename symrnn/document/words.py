@@ -606,6 +606,34 @@ TERMS = {
     "input bias of the candidate (bias_ih_l0)": "候选状态的输入偏置（bias_ih_l0）",
     "recurrent bias of the candidate (bias_hh_l0)": "候选状态的循环偏置（bias_hh_l0）",
     "recurrent part of the candidate, W_hn h(t-1) + b_hn": "候选状态的循环部分，W_hn h(t-1) + b_hn",
+    # references of the models (where the book has them)
+    "Fig. 10.5": "图 10.5",
+    "Fig. 10.6": "图 10.6",
+    "sec. 10.3, Fig. 10.11": "10.3 节，图 10.11",
+    "sec. 10.5, Fig. 10.13a": "10.5 节，图 10.13a",
+    "sec. 10.10.1, eqs. 10.40-10.44": "10.10.1 节，式 10.40-10.44",
+    "torch.nn.LSTM; cf. sec. 10.10.1": "torch.nn.LSTM；参见 10.10.1 节",
+    "sec. 10.10.2, eqs. 10.45-10.47": "10.10.2 节，式 10.45-10.47",
+    "torch.nn.GRU; cf. sec. 10.10.2": "torch.nn.GRU；参见 10.10.2 节",
+    # the gated cells' catalogue (certificate/gated.py): titles and how a print is read
+    "forget gate (10.40)": "遗忘门（10.40）",
+    "internal state (10.41)": "内部状态（10.41）",
+    "external input gate (10.42)": "外部输入门（10.42）",
+    "output of the cell (10.43)": "细胞的输出（10.43）",
+    "output gate (10.44)": "输出门（10.44）",
+    "hidden state (10.45)": "隐藏状态（10.45）",
+    "update gate (10.46)": "更新门（10.46）",
+    "reset gate (10.47)": "重置门（10.47）",
+    "per unit i in the book; sum_j U_ij x_j(t) is (U x(t))_i":
+        "书中按单元 i 逐个写出；sum_j U_ij x_j(t) 即 (U x(t))_i",
+    "the book prints sigma for the cell input; PyTorch uses tanh (lstm-torch)":
+        "书中细胞输入使用 sigma；PyTorch 使用 tanh（lstm-torch）",
+    "the output gate q has parameters with superscript o in the book": "书中输出门 q 的参数带上标 o",
+    "sum_j W_ij r_j h_j is (W (r (.) h))_i: the reset gate acts before the product (PyTorch "
+    "applies it after: gru-torch)":
+        "sum_j W_ij r_j h_j 即 (W (r (.) h))_i：重置门在乘积之前作用（PyTorch 在乘积之后施加：gru-torch）",
+    "as printed, the gate of step t reads h(t) and acts on h(t+1)":
+        "按原样，时间步 t 的门读取 h(t)，作用于 h(t+1)",
 }
 
 
