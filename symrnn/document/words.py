@@ -528,7 +528,7 @@ TERMS = {
     "internal (cell) state": "内部状态（细胞状态）",
     "output of the cell (hidden state)": "细胞的输出（隐藏状态）",
     # lstm-torch: PyTorch's i is the input gate, its c the cell state
-    "LSTM, as PyTorch's nn.LSTM computes it": "LSTM，按 PyTorch 的 nn.LSTM 的计算方式",
+    "LSTM, as PyTorch's nn.LSTM computes it": "LSTM，按 PyTorch 的 nn.LSTM 计算",
     "PyTorch's LSTM cell: tanh cell input, gates i, f, g, o, two biases per gate":
         "PyTorch 的 LSTM 细胞：细胞输入使用 tanh，门为 i, f, g, o，每个门有两个偏置",
     "Differs from the book's 10.40-10.44 (lstm): tanh for the cell input where the book prints "
@@ -583,7 +583,7 @@ TERMS = {
     "reset gate pre-activation": "重置门激活前的值",
     "reset gate": "重置门",
     # gru-torch
-    "GRU, as PyTorch's nn.GRU computes it": "GRU，按 PyTorch 的 nn.GRU 的计算方式",
+    "GRU, as PyTorch's nn.GRU computes it": "GRU，按 PyTorch 的 nn.GRU 计算",
     "PyTorch's GRU cell: reset gate applied after the recurrent product, r * (W_hn h + b_hn), "
     "tanh candidate, two biases":
         "PyTorch 的 GRU 单元：在循环乘积之后施加重置门，即 r * (W_hn h + b_hn)；候选状态使用 tanh；"
