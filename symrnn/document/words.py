@@ -453,6 +453,187 @@ TERMS = {
     "W(t) is a copy of W used only at step t (the note's device)": "W(t) 是只在时间步 t 使用的 W 的副本（笔记的做法）",
     "U(t) is a copy of U used only at step t (the note's device)": "U(t) 是只在时间步 t 使用的 U 的副本（笔记的做法）",
     "prod_{j=k+1}^{t} has no order; both orders are built": "prod_{j=k+1}^{t} 没有规定顺序；两种顺序都已构造",
+    # single-output (Fig. 10.5)
+    "Single output at the end": "序列末尾的单个输出",
+    "hidden-to-hidden recurrence that reads the whole sequence; one output and loss at tau":
+        "读取整个序列的隐藏单元到隐藏单元的循环连接；只在 tau 处有一个输出和损失",
+    "output (logits), at the last step only": "输出（未归一化的对数概率），只在最后一个时间步",
+    "target (read at the last step)": "目标（在最后一个时间步读取）",
+    # teacher-forcing (Fig. 10.6)
+    "Teacher forcing": "教师强制",
+    "the hidden layer reads the previous target y(t-1) in training; no recurrence":
+        "训练时隐藏层读取上一时间步的目标 y(t-1)；没有循环连接",
+    "target-to-hidden weights": "目标到隐藏的权重",
+    "target, fed to the next step in training": "目标，训练时作为下一时间步的输入",
+    # bidirectional (Fig. 10.11)
+    "Bidirectional RNN": "双向 RNN",
+    "a forward state h(t) and a backward state g(t) (from g(t+1)) both feed o(t)":
+        "前向状态 h(t) 和后向状态 g(t)（由 g(t+1) 得到）都是 o(t) 的输入",
+    "input-to-forward weights": "输入到前向层的权重",
+    "forward recurrent weights": "前向层的循环权重",
+    "forward bias": "前向层偏置",
+    "input-to-backward weights (U')": "输入到后向层的权重（U'）",
+    "backward recurrent weights (W')": "后向层的循环权重（W'）",
+    "backward bias (b')": "后向层偏置（b'）",
+    "forward-to-output weights": "前向层到输出的权重",
+    "backward-to-output weights (V')": "后向层到输出的权重（V'）",
+    "forward pre-activation": "前向层激活前的值",
+    "forward hidden state": "前向隐藏状态",
+    "backward pre-activation": "后向层激活前的值",
+    "backward hidden state": "后向隐藏状态",
+    # deep (Fig. 10.13)
+    "Deep RNN, two layers": "深度循环网络，两层",
+    "two stacked recurrent layers h1(t), h2(t); an output and a loss at every step":
+        "两个堆叠的循环层 h1(t) 和 h2(t)；每个时间步都有输出和损失",
+    "input-to-layer-1 weights": "输入到第 1 层的权重",
+    "layer-1 recurrent weights": "第 1 层的循环权重",
+    "layer-1 bias": "第 1 层偏置",
+    "layer-1-to-layer-2 weights": "第 1 层到第 2 层的权重",
+    "layer-2 recurrent weights": "第 2 层的循环权重",
+    "layer-2 bias": "第 2 层偏置",
+    "layer-2-to-output weights": "第 2 层到输出的权重",
+    "layer-1 pre-activation": "第 1 层激活前的值",
+    "layer-1 hidden state": "第 1 层隐藏状态",
+    "layer-2 pre-activation": "第 2 层激活前的值",
+    "layer-2 hidden state": "第 2 层隐藏状态",
+    # lstm (sec. 10.10.1): the book's s is the internal state, g the external input gate
+    "LSTM, as the book prints it": "LSTM，按书中原样",
+    "long short-term memory: forget, external input and output gates, internal state s; "
+    "sigma for the cell input as printed":
+        "长短期记忆：遗忘门、外部输入门和输出门，内部状态 s；细胞输入按原样使用 sigma",
+    "The book prints sigma for the cell input (10.41); PyTorch's nn.LSTM uses tanh, orders its "
+    "gates i, f, g, o and has two biases per gate: see lstm-torch.":
+        "书中细胞输入使用 sigma（10.41）；PyTorch 的 nn.LSTM 使用 tanh，门的顺序为 i, f, g, o，"
+        "并且每个门有两个偏置：见 lstm-torch。",
+    "input weights of the forget gate": "遗忘门的输入权重",
+    "recurrent weights of the forget gate": "遗忘门的循环权重",
+    "bias of the forget gate": "遗忘门的偏置",
+    "input weights of the external input gate": "外部输入门的输入权重",
+    "recurrent weights of the external input gate": "外部输入门的循环权重",
+    "bias of the external input gate": "外部输入门的偏置",
+    "input weights of the output gate": "输出门的输入权重",
+    "recurrent weights of the output gate": "输出门的循环权重",
+    "bias of the output gate": "输出门的偏置",
+    "input weights of the cell input": "细胞输入的输入权重",
+    "recurrent weights of the cell input": "细胞输入的循环权重",
+    "bias of the cell input": "细胞输入的偏置",
+    "forget gate pre-activation": "遗忘门激活前的值",
+    "forget gate": "遗忘门",
+    "external input gate pre-activation": "外部输入门激活前的值",
+    "external input gate": "外部输入门",
+    "output gate pre-activation": "输出门激活前的值",
+    "output gate": "输出门",
+    "cell input pre-activation": "细胞输入激活前的值",
+    "cell input": "细胞输入",
+    "internal (cell) state": "内部状态（细胞状态）",
+    "output of the cell (hidden state)": "细胞的输出（隐藏状态）",
+    # lstm-torch: PyTorch's i is the input gate, its c the cell state
+    "LSTM, as PyTorch's nn.LSTM computes it": "LSTM，按 PyTorch 的 nn.LSTM 计算",
+    "PyTorch's LSTM cell: tanh cell input, gates i, f, g, o, two biases per gate":
+        "PyTorch 的 LSTM 细胞：细胞输入使用 tanh，门为 i, f, g, o，每个门有两个偏置",
+    "Differs from the book's 10.40-10.44 (lstm): tanh for the cell input where the book prints "
+    "sigma; two biases per gate (b_i* + b_h*); PyTorch's output gate o and cell state c are q "
+    "and s here.":
+        "与书中的式 10.40-10.44（lstm）不同：细胞输入使用 tanh，而书中为 sigma；每个门有两个偏置"
+        "（b_i* + b_h*）；PyTorch 的输出门 o 和细胞状态 c 在这里记作 q 和 s。",
+    "input weights of the input gate (weight_ih_l0)": "输入门的输入权重（weight_ih_l0）",
+    "recurrent weights of the input gate (weight_hh_l0)": "输入门的循环权重（weight_hh_l0）",
+    "input bias of the input gate (bias_ih_l0)": "输入门的输入偏置（bias_ih_l0）",
+    "recurrent bias of the input gate (bias_hh_l0)": "输入门的循环偏置（bias_hh_l0）",
+    "input weights of the forget gate (weight_ih_l0)": "遗忘门的输入权重（weight_ih_l0）",
+    "recurrent weights of the forget gate (weight_hh_l0)": "遗忘门的循环权重（weight_hh_l0）",
+    "input bias of the forget gate (bias_ih_l0)": "遗忘门的输入偏置（bias_ih_l0）",
+    "recurrent bias of the forget gate (bias_hh_l0)": "遗忘门的循环偏置（bias_hh_l0）",
+    "input weights of the cell input (weight_ih_l0)": "细胞输入的输入权重（weight_ih_l0）",
+    "recurrent weights of the cell input (weight_hh_l0)": "细胞输入的循环权重（weight_hh_l0）",
+    "input bias of the cell input (bias_ih_l0)": "细胞输入的输入偏置（bias_ih_l0）",
+    "recurrent bias of the cell input (bias_hh_l0)": "细胞输入的循环偏置（bias_hh_l0）",
+    "input weights of the output gate (weight_ih_l0)": "输出门的输入权重（weight_ih_l0）",
+    "recurrent weights of the output gate (weight_hh_l0)": "输出门的循环权重（weight_hh_l0）",
+    "input bias of the output gate (bias_ih_l0)": "输出门的输入偏置（bias_ih_l0）",
+    "recurrent bias of the output gate (bias_hh_l0)": "输出门的循环偏置（bias_hh_l0）",
+    "input gate pre-activation": "输入门激活前的值",
+    "input gate": "输入门",
+    "cell state (PyTorch's c)": "细胞状态（PyTorch 的 c）",
+    # gru (sec. 10.10.2): reset gate is 重置门 throughout
+    "GRU, as the book prints it": "GRU，按书中原样",
+    "gated recurrent unit: update and reset gates of step t-1 act on h(t); sigma for the "
+    "candidate as printed":
+        "门控循环单元：时间步 t-1 的更新门和重置门作用于 h(t)；候选状态按原样使用 sigma",
+    "As printed, u(t-1) and r(t-1) act on h(t): u(0) and r(0) are initial values.":
+        "按原样，u(t-1) 和 r(t-1) 作用于 h(t)：u(0) 和 r(0) 是初始值。",
+    "The book prints sigma for the candidate; PyTorch's nn.GRU uses tanh, reads its gates at "
+    "h(t-1) of the same step and applies the reset gate after the recurrent product: see "
+    "gru-torch.":
+        "书中候选状态使用 sigma；PyTorch 的 nn.GRU 使用 tanh，各个门在同一时间步读取 h(t-1)，"
+        "并在循环乘积之后施加重置门：见 gru-torch。",
+    "input weights of the candidate": "候选状态的输入权重",
+    "recurrent weights of the candidate": "候选状态的循环权重",
+    "bias of the candidate": "候选状态的偏置",
+    "input weights of the update gate": "更新门的输入权重",
+    "recurrent weights of the update gate": "更新门的循环权重",
+    "bias of the update gate": "更新门的偏置",
+    "input weights of the reset gate": "重置门的输入权重",
+    "recurrent weights of the reset gate": "重置门的循环权重",
+    "bias of the reset gate": "重置门的偏置",
+    "candidate pre-activation": "候选状态激活前的值",
+    "candidate state": "候选状态",
+    "update gate pre-activation": "更新门激活前的值",
+    "update gate": "更新门",
+    "reset gate pre-activation": "重置门激活前的值",
+    "reset gate": "重置门",
+    # gru-torch
+    "GRU, as PyTorch's nn.GRU computes it": "GRU，按 PyTorch 的 nn.GRU 计算",
+    "PyTorch's GRU cell: reset gate applied after the recurrent product, r * (W_hn h + b_hn), "
+    "tanh candidate, two biases":
+        "PyTorch 的 GRU 单元：在循环乘积之后施加重置门，即 r * (W_hn h + b_hn)；候选状态使用 tanh；"
+        "两个偏置",
+    "Differs from the book's 10.45-10.47 (gru): the reset gate acts after the recurrent "
+    "product, r * (W_hn h(t-1) + b_hn); gates read h(t-1) at the same step; tanh candidate; "
+    "two biases per gate.":
+        "与书中的式 10.45-10.47（gru）不同：重置门在循环乘积之后作用，即 r * (W_hn h(t-1) + b_hn)；"
+        "各个门在同一时间步读取 h(t-1)；候选状态使用 tanh；每个门有两个偏置。",
+    "input weights of the reset gate (weight_ih_l0)": "重置门的输入权重（weight_ih_l0）",
+    "recurrent weights of the reset gate (weight_hh_l0)": "重置门的循环权重（weight_hh_l0）",
+    "input bias of the reset gate (bias_ih_l0)": "重置门的输入偏置（bias_ih_l0）",
+    "recurrent bias of the reset gate (bias_hh_l0)": "重置门的循环偏置（bias_hh_l0）",
+    "input weights of the update gate (weight_ih_l0)": "更新门的输入权重（weight_ih_l0）",
+    "recurrent weights of the update gate (weight_hh_l0)": "更新门的循环权重（weight_hh_l0）",
+    "input bias of the update gate (bias_ih_l0)": "更新门的输入偏置（bias_ih_l0）",
+    "recurrent bias of the update gate (bias_hh_l0)": "更新门的循环偏置（bias_hh_l0）",
+    "input weights of the candidate (weight_ih_l0)": "候选状态的输入权重（weight_ih_l0）",
+    "recurrent weights of the candidate (weight_hh_l0)": "候选状态的循环权重（weight_hh_l0）",
+    "input bias of the candidate (bias_ih_l0)": "候选状态的输入偏置（bias_ih_l0）",
+    "recurrent bias of the candidate (bias_hh_l0)": "候选状态的循环偏置（bias_hh_l0）",
+    "recurrent part of the candidate, W_hn h(t-1) + b_hn": "候选状态的循环部分，W_hn h(t-1) + b_hn",
+    # references of the models (where the book has them)
+    "Fig. 10.5": "图 10.5",
+    "Fig. 10.6": "图 10.6",
+    "sec. 10.3, Fig. 10.11": "10.3 节，图 10.11",
+    "sec. 10.5, Fig. 10.13a": "10.5 节，图 10.13a",
+    "sec. 10.10.1, eqs. 10.40-10.44": "10.10.1 节，式 10.40-10.44",
+    "torch.nn.LSTM; cf. sec. 10.10.1": "torch.nn.LSTM；参见 10.10.1 节",
+    "sec. 10.10.2, eqs. 10.45-10.47": "10.10.2 节，式 10.45-10.47",
+    "torch.nn.GRU; cf. sec. 10.10.2": "torch.nn.GRU；参见 10.10.2 节",
+    # the gated cells' catalogue (certificate/gated.py): titles and how a print is read
+    "forget gate (10.40)": "遗忘门（10.40）",
+    "internal state (10.41)": "内部状态（10.41）",
+    "external input gate (10.42)": "外部输入门（10.42）",
+    "output of the cell (10.43)": "细胞的输出（10.43）",
+    "output gate (10.44)": "输出门（10.44）",
+    "hidden state (10.45)": "隐藏状态（10.45）",
+    "update gate (10.46)": "更新门（10.46）",
+    "reset gate (10.47)": "重置门（10.47）",
+    "per unit i in the book; sum_j U_ij x_j(t) is (U x(t))_i":
+        "书中按单元 i 逐个写出；sum_j U_ij x_j(t) 即 (U x(t))_i",
+    "the book prints sigma for the cell input; PyTorch uses tanh (lstm-torch)":
+        "书中细胞输入使用 sigma；PyTorch 使用 tanh（lstm-torch）",
+    "the output gate q has parameters with superscript o in the book": "书中输出门 q 的参数带上标 o",
+    "sum_j W_ij r_j h_j is (W (r (.) h))_i: the reset gate acts before the product (PyTorch "
+    "applies it after: gru-torch)":
+        "sum_j W_ij r_j h_j 即 (W (r (.) h))_i：重置门在乘积之前作用（PyTorch 在乘积之后施加：gru-torch）",
+    "as printed, the gate of step t reads h(t) and acts on h(t+1)":
+        "按原样，时间步 t 的门读取 h(t)，作用于 h(t+1)",
 }
 
 
