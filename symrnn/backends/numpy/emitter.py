@@ -60,7 +60,6 @@ class Array:
     lo: sp.Expr
     hi: sp.Expr
     what: str
-    view_of: str | None = None  # code of the view of a stacked array it lives in
 
     def rows(self) -> sp.Expr:
         return sp.expand(self.hi - self.lo + 1)
@@ -147,8 +146,6 @@ class _Emitter:
         self.carried = {q.name for q, side in self.model.initial_values() if side == "start"} \
             if self.form == "checkpointed" else set()
         self.injected: set[str] = set()
-        self.stacks: dict = {}  # stacked products of a step (stack_products)
-        self.stack_gemms: dict = {}
 
     # ---------------------------------------------------------------- storage
 
@@ -342,131 +339,14 @@ class _Emitter:
             f"{math_text(h.expr)}: the part of {what} that does not depend on the loop{inside},",
             f"for steps {step_text(h.lo)}..{step_text(h.hi)} at once, in the storage of {what}"))]
 
-    def stack_products(self, blocks) -> list[Stmt]:
-        """Products P_k v of one loop step whose right operand v was computed at another step
-        (h(t-1)), read by two or more equations (the gates of a cell): one GEMM per step with
-        the matrices side by side, each equation then reads its slice of the result.
-
-        Returns the statements made once before the loops (the stacked matrix, the scratch
-        array and its slices); ``self.stacks`` maps each stacked term to its slice, and
-        ``self.stack_gemms`` each segment to the GEMMs at the start of its step."""
-        out = []
-        self.stack_gemms = {}
-        for b in blocks:
-            if b.direction == 0:
-                continue
-            for seg in b.segments:
-                groups: dict = {}
-                for piece, (terms, _inside), held in seg.body:
-                    for t in terms:
-                        coeff, facs = t.as_coeff_matrices() if isinstance(t, sp.MatMul) \
-                            else (None, ())
-                        if coeff == 1 and len(facs) == 2 and isinstance(facs[1], At) and \
-                                sp.expand(facs[1].step - T) != 0 and \
-                                not isinstance(facs[0], At) and \
-                                self.model.param_of(facs[0]) is not None:
-                            groups.setdefault(facs[1], []).append((piece.target, t, facs[0]))
-                for v, members in sorted(groups.items(), key=lambda kv: sp.default_sort_key(kv[0])):
-                    if len(members) < 2 or len({m[2] for m in members}) < len(members):
-                        continue
-                    vname = _array_name(v.name)
-                    stack, tmp = f"stackT_{vname}", f"tmp_stack_{vname}"
-                    sizes = [self.size[P.rows] for _q, _t, P in members]
-                    out.append(Stmt(
-                        f"{stack} = _aligned(numpy.concatenate([{', '.join(P.name + '.T' for _q, _t, P in members)}], axis=1))",
-                        (f"{', '.join(math_text(t) for _q, t, _P in members)}:",
-                         "one GEMM per step, the matrices side by side (transposed)")))
-                    out.append(Stmt(f"{tmp} = numpy.empty((batch, {_sum_code(sizes)}), "
-                                    f"dtype=xs.dtype)", ("their products at one step",)))
-                    for n, (q, t, P) in enumerate(members):
-                        part = f"{P.name}_{vname}"
-                        out.append(Stmt(f"{part} = {tmp}[:, {_sum_code(sizes[:n])}:"
-                                        f"{_sum_code(sizes[:n + 1])}]",
-                                        (f"{math_text(t)} of the step, a view of it",)))
-                        self.stacks[(q, t)] = sp.MatrixSymbol(part, t.shape[0], 1)
-                    self.stack_gemms.setdefault(id(seg), []).append((v, stack, tmp, members))
-        return out
-
-    def stack_gradients(self, blocks) -> list:
-        """Sums P_1^T g_1(t+1) + ... + P_k^T g_k(t+1) in a loop step (the gates' gradients
-        reaching h(t)) over gradients of equal size and steps: the g_i live side by side in one
-        array, so the sum is one GEMM with the matrices stacked. Returns (stacked matrix,
-        stacked array, [(P_i, array of g_i)]) per group; the sum's terms map to the GEMM in
-        ``self.stacks``."""
-        L, out, taken = self.layout, [], set()
-        f_names = {a.name for k, a in L.arrays.items() if k[0] == "q"}
-        for b in blocks:
-            if b.direction == 0:
-                continue
-            for seg in b.segments:
-                for piece, (terms, _inside), _held in seg.body:
-                    by_offset: dict = {}
-                    for t in terms:
-                        coeff, facs = t.as_coeff_matrices() if isinstance(t, sp.MatMul) \
-                            else (None, ())
-                        if coeff == 1 and len(facs) == 2 and isinstance(facs[0], sp.Transpose) \
-                                and isinstance(facs[0].arg, sp.MatrixSymbol) and \
-                                self.model.param_of(facs[0].arg) is not None and \
-                                isinstance(facs[1], Grad) and isinstance(facs[1].of, At):
-                            by_offset.setdefault(sp.expand(facs[1].of.step - T), []).append(
-                                (t, facs[0].arg, L.arrays[("g", facs[1].of.name)]))
-                    for k, found in sorted(by_offset.items(), key=lambda kv: sp.default_sort_key(kv[0])):
-                        arrays = [a for _t, _P, a in found]
-                        if len(found) < 2 or len({id(a) for a in arrays}) < len(arrays) or \
-                                any(id(a) in taken or a.name in f_names or a.view_of
-                                    for a in arrays) or \
-                                len({(a.size, key(a.lo), key(a.hi)) for a in arrays}) != 1:
-                            continue
-                        a0 = arrays[0]
-                        name = f"{_array_name('d' + piece.target)}_in"
-                        sizes = [a.size for a in arrays]
-                        group = Array(name, _sum_code(sizes), a0.lo, a0.hi,
-                                      "the gradients of the views below, side by side")
-                        L.arrays[("stack", name)] = group
-                        for n, a in enumerate(arrays):
-                            a.view_of = f"{name}[..., {_sum_code(sizes[:n])}:{_sum_code(sizes[:n + 1])}]"
-                            taken.add(id(a))
-                        stack = f"stack_{name}"
-                        rows = sp.Add(*[P.rows for _t, P, _a in found])
-                        S = sp.MatrixSymbol(stack, rows, found[0][1].cols)
-                        G = sp.MatrixSymbol(f"{name}(t{int(k):+d})", rows, 1)
-                        product = sp.MatMul(sp.Transpose(S), G)
-                        for t, _P, _a in found:
-                            self.stacks[(piece.target, t)] = product
-                        self.stack_gemms[G] = (group, k)
-                        out.append((stack, group, [(P, a) for _t, P, a in found]))
-        return out
-
     def step_body(self, segment, grad: bool, step) -> list[Stmt]:
         """One step of a loop (``step`` the loop variable T, or a number / tau)."""
         out = []
-        stacked = {}
-        for v, stack, tmp, members in self.stack_gemms.get(id(segment), []) \
-                if self.stacks and not grad else ():
-            at = step if step is not None else T
-            row = self.names_at(v.xreplace({T: at}), at)[v.xreplace({T: at})]
-            out.append(Stmt(f"numpy.matmul({row}, {stack}, out={tmp})",
-                            (", ".join(math_text(t) for _q, t, _P in members) + ": one GEMM",)))
         for piece, (loop_terms, inside), held in segment.body:
             k = ("g" if grad else "q", piece.target)
             at = step if step is not None else T
             target = self.layout.row(k, at)
             held_sym = self.hold(grad, piece.target)
-            replaced = []
-            for t in loop_terms:
-                r = self.stacks.get((piece.target, t), t)
-                if r not in replaced:
-                    replaced.append(r)
-            loop_terms = replaced
-            stacked = {}
-            for r in loop_terms:
-                if isinstance(r, sp.MatrixSymbol) and r in self.stacks.values():
-                    stacked[r] = r.name  # a slice of the step's stacked GEMM
-                elif isinstance(r, sp.MatMul) and r in self.stacks.values():
-                    S, G = r.args[0].arg, r.args[1]
-                    group, off = self.stack_gemms[G]
-                    stacked[S] = S.name
-                    stacked[G] = self.layout.row(("stack", group.name), at + off)
             terms = [t.xreplace({T: at}) for t in loop_terms]
             hold_at = held_sym.xreplace({T: at})
             lines: list[str] = []
@@ -477,7 +357,6 @@ class _Emitter:
             else:
                 expr = terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
             names = self.names_at(sp.MatAdd(hold_at, *terms) if terms else hold_at, at)
-            names.update(stacked)  # a product of the step's stacked GEMM: its slice
             if expr is not None and expr in names and names[expr] == target:
                 expr = None  # already in the target's storage (a(t) computed in h's)
             scratch = _scratch(self.layout.arrays[k].size)
@@ -568,10 +447,8 @@ class _Emitter:
             if b.direction == 0:
                 continue
             for seg in b.segments:
-                for piece, (terms, _inside), _held in seg.body:
+                for _p, (terms, _inside), _held in seg.body:
                     for t in terms:
-                        if (piece.target, t) in self.stacks:
-                            continue  # in a stacked GEMM (stack_products)
                         for f in t.atoms(sp.MatrixSymbol):
                             p = self.model.param_of(f) if not isinstance(f, At) else None
                             if p is not None and p.cols is not None and p.name not in used:
@@ -584,8 +461,6 @@ class _Emitter:
         order_f = [eq.target.name for eq in self.model_eqs]
         fblocks = schedule(self.forward_pieces(), order_f, grad=False)
         self.transposes = {}
-        self.stacks = {}
-        stacks = self.stack_products(fblocks) if self.form != "unrolled" else []
         f_loop = self.loop_params(fblocks, False)
         prelude_f = []
         for name in f_loop:
@@ -593,25 +468,16 @@ class _Emitter:
             self.transposes[P] = f"{name}T"
             prelude_f.append(Stmt(f"{name}T = _aligned({name}.T)",
                                   (f"{name}^T once, contiguous, for the GEMM of every step",)))
-        prelude_f += stacks
         forward = self.blocks(fblocks, grad=False)
-        self.stacks = {}
         # backward (its own function: views are defined anew)
         self.transposes = {}
         L.views = {}
         order_b = list(reversed(order_f))
         bblocks = schedule(self.backward_pieces(), order_b, grad=True)
-        self.stacks, self.stack_gemms = {}, {}
-        groups = self.stack_gradients(bblocks) if self.form != "unrolled" else []
         b_loop = self.loop_params(bblocks, True)
         prelude_b = [Stmt(f"{name} = _aligned({name})",
                           ("contiguous and aligned, for the GEMM of every step",))
                      for name in b_loop]
-        for stack, _group, members in groups:
-            prelude_b.append(Stmt(
-                f"{stack} = _aligned(numpy.concatenate([{', '.join(P.name for P, _a in members)}], "
-                f"axis=0))", (f"{', '.join(P.name for P, _a in members)} stacked, for one GEMM "
-                              f"per step with the gradients side by side",)))
         backward = self.blocks(bblocks, grad=True)
         missing = self.carried - self.injected
         if missing:
@@ -633,9 +499,6 @@ class _Emitter:
         # arrays allocated by each pass
         f_arrays = self._arrays("q", [eq.target.name for eq in self.model_eqs])
         b_arrays = [a for a in self._arrays("g", [q for q in order_b]) if a.name != "yhats"]
-        for _stack, group, members in groups:  # the stacked array before its views
-            first = min(b_arrays.index(a) for _P, a in members)
-            b_arrays.insert(first, group)
         init = [(q, side) for q, side in m.initial_values()]
         return {
             "forward": prelude_f + forward, "backward": prelude_b + backward, "grads": grads,
@@ -664,14 +527,6 @@ class _Emitter:
                     if s not in sizes and re.search(rf"\b{_scratch(s)}\b", code):
                         sizes.append(s)
         return sizes
-
-
-def _sum_code(sizes: list[str]) -> str:
-    """N_HIDDEN, N_HIDDEN, N_IN -> '2 * N_HIDDEN + N_IN' (0 for none)."""
-    counts: dict[str, int] = {}
-    for s in sizes:
-        counts[s] = counts.get(s, 0) + 1
-    return " + ".join(s if n == 1 else f"{n} * {s}" for s, n in counts.items()) or "0"
 
 
 def _scratch(size: str) -> str:
