@@ -1,7 +1,8 @@
 """Forward + full BPTT of the gated cells, median time per call, in one process: symrnn's
 emitted ``lstm-torch`` and ``gru-torch`` NumPy code against PyTorch's ``nn.LSTM``/``nn.GRU``
 (+ Linear + cross_entropy, forward and backward) and a per-step NumPy implementation with
-stacked gates (the classical hand-written BPTT, below).
+stacked gates (the classical hand-written BPTT, below); and the emitted code's matrix products
+timed alone (``gemms_alone``), the floor of any NumPy code of this algorithm.
 
 Run: python benchmarks/bench_gated.py [--quick] [--repeat N]
 
@@ -223,6 +224,36 @@ def torch_peer(model, P, x, y, init):
     return step, result
 
 
+def gemms_alone(model, cfg, dtype):
+    """The matrix products of the emitted loop form, timed alone (no elementwise work): per
+    gate (k = 4 for the LSTM, 3 for the GRU) the hoisted W_i* x(t) over all steps, W_h* h(t-1)
+    at every step, W_h*^T grad(t+1) at every step and the two weight gradients over all steps;
+    and V h(t), V^T grad_o(t) and grad_V. How far below that no code of this algorithm with
+    this BLAS goes."""
+    n_in, n_h, n_out, tau, batch = cfg
+    k = len(GATES[model])
+    rng = np.random.default_rng(1)
+    r = lambda *shape: rng.normal(size=shape).astype(dtype)
+    Wi, Wh, V = r(n_h, n_in), r(n_h, n_h), r(n_out, n_h)
+    x_all, a_all, y_all = r(tau * batch, n_in), r(tau * batch, n_h), r(tau * batch, n_out)
+    h, out_h = r(batch, n_h), np.empty((batch, n_h), dtype)
+    o_all, d_all = np.empty((tau * batch, n_out), dtype), np.empty((tau * batch, n_h), dtype)
+
+    def run():
+        for _ in range(k):
+            np.matmul(x_all, Wi.T, out=d_all)
+        for _ in range(tau * k):
+            np.matmul(h, Wh.T, out=out_h)
+        np.matmul(a_all, V.T, out=o_all)
+        np.matmul(y_all, V, out=d_all)
+        for _ in range(tau * k):
+            np.matmul(h, Wh, out=out_h)
+        for _ in range(k):
+            a_all.T @ a_all, a_all.T @ x_all
+        return y_all.T @ a_all
+    return run
+
+
 def max_rel(a, b):
     La, Ga = a
     Lb, Gb = b
@@ -262,12 +293,14 @@ def main(argv=None):
                 if torch is not None:
                     tstep, tres = torch_peer(model, P, x, y, init)
                     rows.append(("torch nn", tstep, max_rel(tres(), ref)))
+                rows.append(("GEMMs alone", gemms_alone(model, cfg, dtype), None))
                 times = {name: median_time(fn) for name, fn, _e in rows}
                 base = times.get("torch nn")
                 for name, _fn, err in rows:
                     ratio = f"{times[name] / base:8.2f}x" if base else "      -"
+                    err = f"{err:12.1e}" if err is not None else f"{'-':>12}"
                     print(f"{model:<11} {cname:<6} {np.dtype(dtype).name:<8} {name:<16} "
-                          f"{times[name] * 1e3:9.2f} {ratio:>9} {err:12.1e}", flush=True)
+                          f"{times[name] * 1e3:9.2f} {ratio:>9} {err}", flush=True)
 
 
 if __name__ == "__main__":
