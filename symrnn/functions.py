@@ -44,6 +44,9 @@ class Activation:
     numpy: str | None = None
     note_form: bool = False
     symbolic_only: bool = False
+    #: phi computed in place, in an array {x} holding its argument, by ufuncs with out= (no
+    #: temporaries), when it is not one ufunc: the lines, {x} replaced by the array's code
+    numpy_in_place: tuple[str, ...] = ()
 
     def dphi(self, z: Expr) -> Expr:
         """phi'(z) from ``sympy.diff``."""
@@ -65,7 +68,12 @@ ACTIVATIONS: dict[str, Activation] = {
                    "hyperbolic tangent, the note's choice (10.9)", numpy="numpy.tanh",
                    note_form=True),
         Activation("sigmoid", lambda a: 1 / (1 + sp.exp(-a)), lambda h: h * (1 - h), r"\sigma",
-                   "sigmoid", "logistic sigmoid 1/(1+exp(-a))"),
+                   "sigmoid", "logistic sigmoid 1/(1+exp(-a))",
+                   # sigma(a) = (1 + tanh(a/2))/2: no overflow, one tanh, four passes in place
+                   numpy_in_place=("numpy.multiply({x}, 0.5, out={x})",
+                                   "numpy.tanh({x}, out={x})",
+                                   "numpy.multiply({x}, 0.5, out={x})",
+                                   "numpy.add({x}, 0.5, out={x})")),
         Activation("relu", lambda a: sp.Piecewise((a, a > 0), (0, True)),
                    lambda h: sp.Piecewise((1, h > 0), (0, True)), r"\operatorname{ReLU}", "relu",
                    "max(0, a); derivative 0 at a = 0 as in PyTorch, JAX and TensorFlow"),

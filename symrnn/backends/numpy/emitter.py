@@ -368,6 +368,8 @@ class _Emitter:
                 act = FUNCTIONS[f]
                 if act.numpy is not None:
                     lines.append(f"{act.numpy}({target}, out={target})")
+                elif act.numpy_in_place:
+                    lines += [line.format(x=target) for line in act.numpy_in_place]
                 else:
                     lines += print_into(Apply(f, hold_at), target, {**names, hold_at: target})
             shown = None if step is None else at
