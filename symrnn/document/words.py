@@ -14,6 +14,8 @@ from __future__ import annotations
 LANGS = ("en", "zh")
 
 EN = {
+    "math_note": "Math is written for GitHub, KaTeX or MathJax (display math in `math` fences, "
+                 "`$...$` inline).",
     "title": "Back-propagation through time: {model}, $\\tau = {tau}$",
     "about": "About this document",
     "about_text": (
@@ -214,6 +216,7 @@ EN = {
 }
 
 ZH = {
+    "math_note": "数学公式按 GitHub、KaTeX 或 MathJax 的写法给出（行间公式在 `math` 代码块中，行内公式用 `$...$`）。",
     "title": "通过时间反向传播：{model}，$\\tau = {tau}$",
     "about": "关于本文档",
     "about_text": (
