@@ -487,9 +487,16 @@ class _Emitter:
                              f"at step tau is not formed in a step of its own, so the gradient "
                              f"from a later segment has nowhere to enter; use --form loop")
         grads = []
+        done: dict = {}  # a sum already computed (two biases of one gate have the same)
         for e in self.equations:
             if not e.is_param:
                 continue
+            if e.generic in done:
+                grads.append(Stmt(f"grad_{e.about.name} = grad_{done[e.generic]}.copy()",
+                                  (equation_text(e.lhs, e.rhs) + f", the same sum as "
+                                   f"grad_{done[e.generic]}",)))
+                continue
+            done[e.generic] = e.about.name
             parts = []
             for s in (e.generic.args if isinstance(e.generic, sp.MatAdd) else (e.generic,)):
                 names = self.names_over(s.expr, s.steps.lo, s.steps.hi)

@@ -51,7 +51,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
 from ...functions import FUNCTIONS
-from ...naming import Grad
+from ...naming import At, Grad
 from ...functions import Apply, Deriv
 
 _ATOM_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]")
@@ -369,9 +369,17 @@ class BatchedNumPyPrinter(NumPyPrinter):
         return chain(d.scalar(z))
 
     def _add_into(self, terms, target: str) -> list[str]:
-        """Lines adding ``terms`` to ``target``, which already holds the rest of the sum."""
+        """Lines adding ``terms`` to ``target``, which already holds the rest of the sum.
+        Two or more parameter vectors (biases b_i* + b_h*) are summed first: one pass over the
+        target instead of one each."""
+        terms = ordered_terms(terms)
+        vectors = [t for t in terms if isinstance(t, sp.MatrixSymbol) and not isinstance(t, At)
+                   and t.shape[1] == 1 and t not in self._settings["onehot"]]
         lines = []
-        for term in ordered_terms(terms):
+        if len(vectors) > 1:
+            lines.append(f"{target} += {' + '.join(self._print(v) for v in vectors)}")
+            terms = [t for t in terms if t not in vectors]
+        for term in terms:
             c = _coeff(term)
             negative = c.is_number and c < 0
             positive_term = -term if negative else term
