@@ -8,20 +8,13 @@ grad_h(t) L for t < tau comes from h(t+1) alone.
 """
 
 from ..certificate.note import CATALOGUE as NOTE
-from ..functions import Apply
-from .base import (N_HIDDEN, N_IN, N_OUT, PHI, Equation, Model, add, inp, node, param, state,
-                   target)
+from .base import N_OUT, Equation, Model, add, node, target
+from .rnn import MODEL as RNN, U, V, W, a, b, c, h, x
 
-x = inp("x", N_IN, "input")
-a = node("a", N_HIDDEN, "pre-activation")
-h = state("h", N_HIDDEN, "hidden state")
+# the note's hidden recurrence (10.8, 10.9) and its quantities, as the rnn module defines them
 o = node("o", N_OUT, "output (logits), at the last step only")
 y = target("y", N_OUT, "target (read at the last step)")
-U = param("U", N_HIDDEN, N_IN, "input-to-hidden weights")
-W = param("W", N_HIDDEN, N_HIDDEN, "hidden-to-hidden (recurrent) weights", init="recurrent")
-V = param("V", N_OUT, N_HIDDEN, "hidden-to-output weights")
-b = param("b", N_HIDDEN, None, "hidden bias")
-c = param("c", N_OUT, None, "output bias")
+
 
 MODEL = Model(
     name="single-output",
@@ -31,8 +24,7 @@ MODEL = Model(
     params=(U, W, V, b, c),
     quantities=(x, a, h, o, y),
     equations=(
-        Equation(a, add(b, W * h.prev, U * x.now), "pre-activation", "10.8"),
-        Equation(h, Apply(PHI, a.now), "hidden state", "10.9"),
+        *RNN.equations[:2],
         Equation(o, add(c, V * h.now), "output, at t = tau only", "10.10", when="last"),
     ),
     output=o,
