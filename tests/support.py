@@ -183,3 +183,37 @@ def cell(tmp_path, equations, nodes='h = "n_hidden"\no = "n_out"', name="cell.to
     p = tmp_path / name
     p.write_text(CELL_HEAD.format(nodes=nodes, equations=equations))
     return p
+
+
+# ---------------------------------------------------------------- shared numeric and planted checks
+
+def assert_matches_central_differences(m, P, xs, y, init, eps=1e-6, rtol=1e-6):
+    """Every gradient of the emitted module ``m`` against central differences of its loss,
+    normwise per array (parameters and initial values alike)."""
+    import numpy as np
+    _, g = m.loss_and_grad(P, xs, y, **init)
+    for k in g:
+        fd = np.zeros_like(g[k])
+        for idx in np.ndindex(fd.shape):
+            def at(delta):
+                Q = {q: v.copy() for q, v in P.items()}
+                I = {q: v.copy() for q, v in init.items()}
+                (I[k] if k in I else Q[k])[idx] += delta
+                return m.loss(Q, xs, y, **I)
+            fd[idx] = (at(eps) - at(-eps)) / (2 * eps)
+        assert np.linalg.norm(g[k] - fd) <= rtol * np.linalg.norm(fd), k
+    return g
+
+
+def assert_every_term_needed(sums, derivation):
+    """Each matrix equation whose right side is a sum fails the exact check without any one of
+    its terms."""
+    import dataclasses
+
+    import sympy as sp
+    from symrnn.core.equations import check
+    for eq in sums:
+        for k in range(len(eq.rhs.args)):
+            rest = eq.rhs.args[:k] + eq.rhs.args[k + 1:]
+            rhs = rest[0] if len(rest) == 1 else sp.MatAdd(*rest)
+            assert not check(dataclasses.replace(eq, rhs=rhs), derivation), (eq.label, k)

@@ -18,6 +18,7 @@ from symrnn import RNNSpec
 from symrnn.api import emit_numpy
 from symrnn.models import get_model
 from symrnn.pipeline import analyse
+from support import assert_matches_central_differences
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NEW = ("single-output", "teacher-forcing", "bidirectional", "deep")
@@ -96,18 +97,7 @@ def test_matches_central_differences(model):
     P, xs, y, init = make_inputs(model, rng, dict(zip(("n_in", "n_hidden", "n_out"), sizes)),
                                  tau, batch, "mse")
     m = module(model, sizes, "tanh", "mse", "loop", tau)
-    _, g = m.loss_and_grad(P, xs, y, **init)
-    eps = 1e-6
-    for k in g:
-        fd = np.zeros_like(g[k])
-        for idx in np.ndindex(fd.shape):
-            def at(delta):
-                Q = {q: v.copy() for q, v in P.items()}
-                I = {q: v.copy() for q, v in init.items()}
-                (I[k] if k in I else Q[k])[idx] += delta
-                return m.loss(Q, xs, y, **I)
-            fd[idx] = (at(eps) - at(-eps)) / (2 * eps)
-        assert np.linalg.norm(g[k] - fd) <= 1e-6 * np.linalg.norm(fd), k
+    assert_matches_central_differences(m, P, xs, y, init)
 
 
 def test_teacher_forcing_forward_reads_the_previous_target():
