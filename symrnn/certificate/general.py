@@ -325,9 +325,9 @@ class General:
                         for t in partial]
                 # functions as themselves, as in the partial (tanh, not an opaque tanh_of),
                 # but a piecewise one (relu) opaque, as the basis writes it
-                ctx.opaque = "piecewise"
-                got = to_index(self.basis(contrib, named), p, r, ctx)
-                ctx.opaque = True
+                got = to_index(self.basis(contrib, named), p, r,
+                               Context(counter=ctx.counter, bases=ctx.bases, general=self,
+                                       opaque="piecewise"))
                 want = [Term(t.coeff, t.bound) for t in want]
                 ok = not normal_form(got + [Term(-t.coeff, t.bound) for t in
                                             self._in_basis_terms(want, ctx)])

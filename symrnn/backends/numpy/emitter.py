@@ -28,7 +28,7 @@ import sympy as sp
 
 from ...functions import ACTIVATIONS, FUNCTIONS, LOSSES, REDUCTIONS
 from ...models.base import DIMS, Model, steps_of
-from ...naming import TAU, T, At, Grad, StepSum, values_read
+from ...naming import TAU, T, At, Grad, values_read
 from ...functions import Apply
 from ...templating import render
 from ...sanitize import python_comment
