@@ -220,6 +220,12 @@ class Model:
             if eq.target.role in ("input", "target"):
                 raise ValueError(f"model {self.name}: {eq.target.name} is an {eq.target.role}, "
                                  f"not computed by an equation")
+            for m in eq.rhs.atoms(At):
+                if m.name == self.target.name and sp.expand(m.step - T).is_positive:
+                    raise ValueError(f"model {self.name}: the equation of {eq.target.name} reads "
+                                     f"the target at {sp.sstr(m.step)}, a later step; a target "
+                                     f"is read at its own step or an earlier one "
+                                     f"({self.target.name}(t-1) in teacher forcing)")
 
     # lookups by object -------------------------------------------------------------------
 

@@ -282,3 +282,19 @@ def test_a_model_without_preactivation_node_refuses_relu(monkeypatch):
                                          r"h = relu\(.*own node"):
         RNNSpec(tau=3, n_in=1, n_hidden=2, n_out=2, activation="relu", model=m.name)
     RNNSpec(tau=3, n_in=1, n_hidden=2, n_out=2, activation="tanh", model=m.name)  # accepted
+
+
+def test_a_model_checks_its_own_definition():
+    """Bad definitions are refused where the model is made, naming the model and what is
+    wrong: a name used twice, an input computed by an equation, a later target read."""
+    from symrnn.models import teacher_forcing as tf
+    from symrnn.models.base import Equation, add
+    m = tf.MODEL
+    with pytest.raises(ValueError, match="model teacher-forcing: names used twice: a"):
+        dataclasses.replace(m, quantities=m.quantities + (tf.a,))
+    with pytest.raises(ValueError, match="x is an input, not computed by an equation"):
+        dataclasses.replace(m, equations=m.equations + (Equation(tf.x, tf.U.T * tf.a.now, "x"),))
+    later = Equation(tf.a, add(tf.b, tf.W * tf.y.next, tf.U * tf.x.now), "a")
+    with pytest.raises(ValueError, match=r"reads the target at t \+ 1, a later step"):
+        dataclasses.replace(m, equations=(later,) + m.equations[1:])
+    dataclasses.replace(m)  # the model as defined is accepted

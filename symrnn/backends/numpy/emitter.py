@@ -171,8 +171,6 @@ class _Emitter:
             offsets = [sp.expand(a.step - T) for eq in self.model_eqs for a in eq.rhs.atoms(At)
                        if a.name == m.target.name]
             lo = 1 + min(min(offsets), 0)
-            if any(k > 0 for k in offsets):
-                raise NotImplementedError("an equation reads a later target y(t+k)")
             self.tvec = _array_name(m.target.name + "v")
             L.arrays[("q", m.target.name)] = Array(self.tvec, self.size[m.target.size.symbol],
                                                    lo, TAU, f"{m.target.name}(t) as vectors")
