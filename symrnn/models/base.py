@@ -187,6 +187,22 @@ def _check_activation(model: "Model", activation: str) -> None:
     model._check_activation(activation)
 
 
+@dataclass(frozen=True)
+class TorchWeights:
+    """How a model's parameters map to a PyTorch module's ``state_dict``: the recurrent layer
+    ``module`` (``torch.nn.RNN``, ...), then ``nn.Linear(n_hidden, n_out)`` for the output
+    layer (``linear``: its weight and bias). Each torch tensor of ``weights`` stacks the listed
+    parameters along its rows, in order (PyTorch's gate order); a parameter listed under two
+    tensors is their sum (nn.RNN keeps two biases where the model has one). ``activations``:
+    the choices of phi the torch module offers (nn.RNN's nonlinearity), None when the model
+    fixes its functions."""
+
+    module: str
+    weights: tuple[tuple[str, tuple[str, ...]], ...]
+    linear: tuple[str, str]
+    activations: tuple[str, ...] | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Model:
     """A recurrent network: everything the pipeline needs to know about it.
@@ -210,6 +226,7 @@ class Model:
     loss_when: str = "all"
     catalogue: tuple = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    torch: TorchWeights | None = None  # the PyTorch module it equals, where there is one
 
     def __post_init__(self):
         names = [p.name for p in self.params] + [q.name for q in self.quantities]

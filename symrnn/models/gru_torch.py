@@ -15,7 +15,7 @@ not sigma, for the candidate; z(t) keeps the old state (the book's u(t-1)); two 
 """
 
 from ..functions import Apply
-from .base import (N_HIDDEN, N_IN, N_OUT, Equation, Model, add, hadamard, inp, node,
+from .base import (N_HIDDEN, N_IN, N_OUT, Equation, Model, TorchWeights, add, hadamard, inp, node,
                    one_minus, param, state, target)
 
 x = inp("x", N_IN, "input")
@@ -70,4 +70,9 @@ MODEL = Model(
     notes=("Differs from the book's 10.45-10.47 (gru): the reset gate acts after the "
            "recurrent product, r * (W_hn h(t-1) + b_hn); gates read h(t-1) at the same step; "
            "tanh candidate; two biases per gate.",),
+    # PyTorch's gate order r, z, n in each stacked tensor
+    torch=TorchWeights("torch.nn.GRU", tuple(
+        (name, tuple(f"{kind}{k}" for k in "rzn"))
+        for name, kind in (("weight_ih_l0", "W_i"), ("weight_hh_l0", "W_h"),
+                           ("bias_ih_l0", "b_i"), ("bias_hh_l0", "b_h"))), ("V", "c")),
 )

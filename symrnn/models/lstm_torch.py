@@ -18,8 +18,8 @@ c its bias).
 """
 
 from ..functions import Apply
-from .base import (N_HIDDEN, N_IN, N_OUT, Equation, Model, add, hadamard, inp, node, param,
-                   state, target)
+from .base import (N_HIDDEN, N_IN, N_OUT, Equation, Model, TorchWeights, add, hadamard, inp, node,
+                   param, state, target)
 
 x = inp("x", N_IN, "input")
 y = target("y", N_OUT, "target")
@@ -69,4 +69,8 @@ MODEL = Model(
     notes=("Differs from the book's 10.40-10.44 (lstm): tanh for the cell input where the "
            "book prints sigma; two biases per gate (b_i* + b_h*); PyTorch's output gate o and "
            "cell state c are q and s here.",),
+    torch=TorchWeights("torch.nn.LSTM", tuple(
+        (name, tuple(group[k].name for k, _w, _f in GATES))
+        for name, group in (("weight_ih_l0", W_i), ("weight_hh_l0", W_h), ("bias_ih_l0", b_i),
+                            ("bias_hh_l0", b_h))), ("V", "c")),
 )

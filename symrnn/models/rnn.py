@@ -8,8 +8,8 @@ The note's printed formulas (its certificate catalogue) are attached as data.
 
 from ..certificate.note import CATALOGUE
 from ..functions import Apply
-from .base import (N_HIDDEN, N_IN, N_OUT, PHI, Equation, Model, add, inp, node, param, state,
-                   target)
+from .base import (N_HIDDEN, N_IN, N_OUT, PHI, Equation, Model, TorchWeights, add, inp, node,
+                   param, state, target)
 
 x = inp("x", N_IN, "input")
 a = node("a", N_HIDDEN, "pre-activation")
@@ -37,4 +37,8 @@ MODEL = Model(
     output=o,
     target=y,
     catalogue=CATALOGUE,
+    # torch.nn.RNN keeps two biases, bias_ih + bias_hh, where the note has b
+    torch=TorchWeights("torch.nn.RNN", (("weight_ih_l0", ("U",)), ("weight_hh_l0", ("W",)),
+                                        ("bias_ih_l0", ("b",)), ("bias_hh_l0", ("b",))),
+                       ("V", "c"), activations=("tanh", "relu")),
 )
