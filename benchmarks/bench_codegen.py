@@ -1,14 +1,16 @@
 """Forward + full BPTT, median time per call, in one process: symrnn's generated NumPy code
 against peers; then time and peak memory of the loop and checkpointed forms on a long sequence.
 
-Run: python benchmarks/bench_codegen.py [--quick] [--repeat N] [--threads N] [--long-tau T]
+Run: python benchmarks/bench_codegen.py [--quick] [--configs S M L] [--repeat N] [--threads N]
+[--long-tau T]
 (peers: pip install -e ".[bench]"; torch from a CPU wheel, see README)
 
 Rows: the loop form with its default validating call and with validate=False (the fast
 path), the checkpointed and unrolled forms, a per-step NumPy BPTT (min-char-rnn style,
-below), lambdify of the SymPy gradient (S only), PyTorch nn.RNN + Linear + cross_entropy and
-autograd of the same math, JAX jit(value_and_grad) of lax.scan, and a GEMM bound: the GEMM
-FLOPs of forward + BPTT over the matmul rate measured on 512^3 at the same thread count, and
+below), the same algorithm as the loop form written by hand with nothing around it
+(``fused_numpy``: the floor of per-call overhead), lambdify of the SymPy gradient (S only),
+PyTorch nn.RNN + Linear + cross_entropy and autograd of the same math, JAX
+jit(value_and_grad) of lax.scan, and a GEMM bound: the GEMM FLOPs of forward + BPTT over the matmul rate measured on 512^3 at the same thread count, and
 the same products as our loop form makes, with its shapes and layouts, timed alone (no
 elementwise work): how far below that no NumPy code of this algorithm can go.
 The ratio columns are ours (validating, fast path) over each row.
@@ -113,6 +115,44 @@ def per_step_numpy(P, x, y):
         dW += da.T @ hs[t - 1]
         dhnext = da @ W
     return loss, (dU, dW, dV, db, dc, dhnext)
+
+
+def fused_numpy(P, x, y):
+    """The same algorithm as the emitted loop form, written by hand with nothing around it:
+    U x(t) for all steps in one GEMM, one GEMM per step forward and backward, the output
+    layer and every weight gradient as GEMMs over the stacked steps, no checks, no dicts
+    built beyond the result: the floor of per-call overhead for NumPy code of this algorithm."""
+    U, W, V, b, c = P["U"], P["W"], P["V"], P["b"], P["c"]
+    tau, batch, n_in = x.shape
+    n_h = W.shape[0]
+    hs = np.empty((tau + 1, batch, n_h), x.dtype)
+    hs[0] = 0
+    h_all = hs[1:].reshape(-1, n_h)
+    np.matmul(x.reshape(-1, n_in), U.T, out=h_all)
+    h_all += b
+    WT = W.T
+    for t in range(1, tau + 1):
+        hs[t] += hs[t - 1] @ WT
+        np.tanh(hs[t], out=hs[t])
+    o = h_all @ V.T
+    o += c
+    o -= o.max(axis=1, keepdims=True)
+    np.exp(o, out=o)
+    s = o.sum(axis=1, keepdims=True)
+    o /= s
+    rows = np.arange(len(o))
+    labels = y.ravel()
+    loss = -np.log(o[rows, labels]).sum()
+    o[rows, labels] -= 1  # grad_o
+    dhs = np.empty_like(hs)
+    dh_all = dhs[1:].reshape(-1, n_h)
+    np.matmul(o, V, out=dh_all)
+    for t in range(tau, 0, -1):
+        if t < tau:
+            dhs[t] += dhs[t + 1] @ W
+        dhs[t] *= 1 - hs[t] ** 2
+    return loss, (dh_all.T @ x.reshape(-1, n_in), dh_all.T @ hs[:tau].reshape(-1, n_h),
+                  o.T @ h_all, dh_all.sum(axis=0), o.sum(axis=0), dhs[1] @ W)
 
 
 def matmul_rate(dtype):
@@ -253,6 +293,11 @@ def time_table(names, dtype):
         spec = RNNSpec(tau=tau, n_in=n_in, n_hidden=n_h, n_out=n_out)
         P, x, y = inputs(cfg, dtype)
         loop = load(spec, "loop")
+        L0, g0 = loop.loss_and_grad(P, x, y)
+        L1, g1 = fused_numpy(P, x, y)
+        err = max(abs(L1 - L0) / abs(L0), *(np.max(np.abs(a - g0[k])) / np.max(np.abs(g0[k]))
+                                           for k, a in zip(("U", "W", "V", "b", "c", "h0"), g1)))
+        assert err < 1e-10, f"the hand-fused peer disagrees with the module: {err:.1e}"
         ours = median_time(lambda: loop.loss_and_grad(P, x, y))
         fast = median_time(lambda: loop.loss_and_grad(P, x, y, validate=False))
         rows = {"symrnn loop form": ours, "symrnn loop form, validate=False": fast}
@@ -262,6 +307,7 @@ def time_table(names, dtype):
             unrolled = load(spec, "unrolled")
             rows["symrnn unrolled form"] = median_time(lambda: unrolled.loss_and_grad(P, x, y))
         rows["per-step NumPy (min-char-rnn)"] = median_time(lambda: per_step_numpy(P, x, y))
+        rows["hand-fused NumPy, same algorithm"] = median_time(lambda: fused_numpy(P, x, y))
         if name == "S" and dtype == np.float64:
             f = lambdify_sympy(cfg)
             flat = [v for k in ("U", "W", "V", "b", "c") for v in P[k].ravel()]
@@ -312,6 +358,8 @@ def main(argv=None):
     ap.add_argument("--long-tau", type=int, default=10000, metavar="T",
                     help="tau of the memory table (default 10000)")
     ap.add_argument("--float32", action="store_true", help="also the float32 table")
+    ap.add_argument("--configs", nargs="+", choices=list(CONFIGS), metavar="NAME",
+                    help="only these configs (S, M, L), and no long sequence")
     args = ap.parse_args(argv)
     global REPEAT, THREADS
     REPEAT, THREADS = max(1, args.repeat), max(1, args.threads)
@@ -324,13 +372,13 @@ def main(argv=None):
     except ImportError:
         sys.exit("bench_codegen needs threadpoolctl (pip install -e '.[bench]')")
     limits = threadpool_limits(THREADS)
-    names = ["S", "M"] if args.quick else ["S", "M", "L"]
+    names = args.configs or (["S", "M"] if args.quick else ["S", "M", "L"])
     print(f"numpy {np.__version__}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
           f"cores; times are medians of forward + full BPTT per call"
           + (f" (best of {REPEAT} medians)" if REPEAT > 1 else ""))
     for dtype in (np.float64, np.float32) if args.float32 else (np.float64,):
         time_table(names, dtype)
-    if not args.quick:
+    if not args.quick and not args.configs:
         memory_table(args.long_tau)
     limits.restore_original_limits()
 

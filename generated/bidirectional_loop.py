@@ -13,6 +13,10 @@
 Sizes: n_in = 3, n_hidden = 4, n_out = 3.
 Form: loop -- one module for any tau; tau is read from the shape of x.
 
+Functions: forward, loss, loss_and_grad (the loss above and its gradients),
+vjp_forward and vjp_backward (the BPTT as a vector-Jacobian product, for any loss of your own),
+init_params.
+
 params: mapping with U (n_hidden, n_in), W (n_hidden, n_hidden), b (n_hidden,),
     Ub (n_hidden, n_in), Wb (n_hidden, n_hidden), bb (n_hidden,), V (n_out, n_hidden),
     Vb (n_out, n_hidden), c (n_out,).
@@ -20,6 +24,11 @@ x: (tau, batch, n_in), or one sequence (tau, n_in).
 y: integer class labels (tau, batch) in 0..n_out-1, or (tau,) for one sequence.
 h0: h(0), (batch, n_hidden) or (n_hidden,) shared by the batch; None means zeros.
 g_end: g(tau+1), (batch, n_hidden) or (n_hidden,) shared by the batch; None means zeros.
+
+Layout: time-major, (tau, batch, ...), as torch.nn.RNN's default (batch_first=False). A
+batch-first array is refused where its shape disagrees with the others (y, the initial
+values); when tau == batch the two layouts cannot be told apart, so transpose batch-first
+data yourself (numpy.swapaxes(x, 0, 1)).
 
 Arrays keep their dtype: all float32 computes in float32, otherwise the NumPy result type
 (float64 when any input is float64). Integer or bool x and params are converted to float64;
@@ -36,8 +45,6 @@ mapping of arrays of the shapes above, x, the initial values and float targets a
 one floating dtype, labels integers in range, all finite. Wrong input then gives wrong
 results or a NumPy error, not a ValueError. Use it in a training loop whose data you checked.
 
-Activation derivatives at kinks follow the derivation (relu'(0) = 0).
-
 Training over windows (truncated BPTT): loss_and_grad(..., return_state=True) also returns
 the final state as a dict {"h0": h(tau)}, to pass to the next window:
 
@@ -47,7 +54,20 @@ the final state as a dict {"h0": h(tau)}, to pass to the next window:
         for k in params:
             params[k] -= learning_rate * grads[k]
 
-The gradient stops at the window's start (the state is a value, not a function of params).
+The gradient stops at the window's start (the state is a value, not a function of params);
+vjp_forward / vjp_backward carry it back into the previous window exactly.
+
+Vector-Jacobian product (for a loss of your own, or windows that chain exactly):
+
+    out, final, tape = vjp_forward(params, x, h0=..., g_end=...)
+    grads, d_initial = vjp_backward(params, tape, d_out, d_final=None)
+
+out = {"o": o(t), "h": h(t), "g": g(t)}: the logits o(t) of every step and the states h(t),
+g(t) of every step 1..tau; final = {"h0": h(tau)}. d_out holds the gradients of any subset of
+out's keys (shaped like them; missing keys are zero), d_final = {"h0": h(tau)} of final's.
+grads: parameter name -> gradient; d_initial = {"h0", "g_end"}, the gradients of the initial
+values (shaped like them; for a None initial value one per sequence). No reduction applies: the
+gradients are those of the loss whose gradient d_out is.
 """
 
 import numpy
@@ -62,52 +82,111 @@ PARAM_SHAPES = {"U": (N_HIDDEN, N_IN), "W": (N_HIDDEN, N_HIDDEN), "b": (N_HIDDEN
                 "Ub": (N_HIDDEN, N_IN), "Wb": (N_HIDDEN, N_HIDDEN), "bb": (N_HIDDEN,),
                 "V": (N_OUT, N_HIDDEN), "Vb": (N_OUT, N_HIDDEN), "c": (N_OUT,)}
 INITIAL = {"h0": N_HIDDEN, "g_end": N_HIDDEN}
+OUTPUT = "o"
+LOSS_STEPS = "all"  # the steps of the loss
+OUT_SIZES = {"o": N_OUT, "h": N_HIDDEN, "g": N_HIDDEN}
+FINAL = {"h0": "h"}
+INPUT = "vector"
 REDUCTION = "sum"
 FORM = "loop"
 
 
-def forward(params, x, h0=None, g_end=None, validate=True):
-    """States h(1..tau), g(1..tau), and outputs y^(t) (probabilities for softmax-ce and bce).
+def forward(params, x, h0=None, g_end=None, return_state=False, validate=True):
+    """States h(1..tau), g(1..tau) and outputs y^(t) (probabilities for softmax-ce and bce).
 
-    Returns (h, g, yhat) with shapes (tau, batch, n) each, or without the
-    batch axis when x is one sequence (tau, n_in).
+    Returns (h, g, yhat): h (tau, batch, n_hidden), g (tau, batch, n_hidden), yhat (tau, batch,
+    n_out); without the batch axis when x is one sequence. return_state=True: (h, g, yhat,
+    state), state = {"h0": h(tau)} to continue the sequences (as loss_and_grad's).
     """
-    p = (_Checked if validate else _Trusted)(params, x, None, {"h0": h0, "g_end": g_end}, need_y=False)
+    p = _inputs(params, x, None, {"h0": h0, "g_end": g_end}, None, False, validate)
+    tau = p.tau
     hs, gs, os = _forward(*p.params, p.xs, *p.init)
+    if return_state:
+        state = _state_of(p, (hs[tau].copy(),))
     yhats = _output(os)
     out = (hs[1:], gs[:tau], yhats)
     if p.single:
-        return tuple(a[:, 0] for a in out)
-    return out
+        out = tuple(a[:, 0] for a in out)
+    return out + (state,) if return_state else out
 
 
 def loss(params, x, y, h0=None, g_end=None, validate=True):
-    """L = sum_t L(t) with reduction sum (a NumPy scalar)."""
-    p = (_Checked if validate else _Trusted)(params, x, y, {"h0": h0, "g_end": g_end}, need_y=True)
+    """L = sum_t L(t), summed over the batch (a NumPy scalar)."""
+    p = _inputs(params, x, y, {"h0": h0, "g_end": g_end}, None, True, validate)
+    tau = p.tau
     hs, gs, os = _forward(*p.params, p.xs, *p.init)
     loss_value = _output_and_loss(os, p.target)[1]
     return loss_value
 
 
 def loss_and_grad(params, x, y, h0=None, g_end=None, return_state=False, validate=True):
-    """L and its gradients: (loss, {"U", "W", "b", "Ub", "Wb", "bb", "V", "Vb", "c", "h0", "g_end"}) with the shapes of the
-    parameters and of the initial values (None: the gradient for zeros, one per sequence).
-    return_state=True: (loss, grads, state), state = {"h0": h(tau)} (a copy,
-    shaped like x's batch) to pass as the next window's initial values.
-    validate=False: the fast path, no checks (see the module docstring)."""
-    p = (_Checked if validate else _Trusted)(params, x, y, {"h0": h0, "g_end": g_end}, need_y=True)
+    """The loss and its gradients: (loss, {"U", "W", "b", "Ub", "Wb", "bb", "V", "Vb", "c", "h0",
+    "g_end"}) with the shapes of the parameters and of the initial values (None: the gradient
+    for zeros, one per sequence); L = sum_t L(t), summed over the batch. return_state=True:
+    (loss, grads, state), state = {"h0": h(tau)} (copies, shaped like x's batch) to pass as the
+    next window's initial values. validate=False: the fast path, no checks (see the module
+    docstring)."""
+    p = _inputs(params, x, y, {"h0": h0, "g_end": g_end}, None, True, validate)
     tau = p.tau
     hs, gs, os = _forward(*p.params, p.xs, *p.init)
     final = (hs[tau].copy(),) if return_state else None
-    yhats, loss_value = _output_and_loss(os, p.target)
-    grads = _backward(*p.params, p.xs, hs, gs, os, yhats, p.target)
+    dos, loss_value = _output_and_loss(os, p.target)
+    _loss_gradient(dos, p.target)
+    grads = _backward(*p.params, p.xs, hs, gs, os, dos)
     for name in INITIAL:
         if p.init_shapes[name] == (INITIAL[name],):
             grads[name] = grads[name].sum(axis=0)  # one initial value shared by the batch
     if return_state:
-        state = {"h0": final[0][0] if p.single else final[0]}
-        return loss_value, grads, state
+        return loss_value, grads, _state_of(p, final)
     return loss_value, grads
+
+
+def vjp_forward(params, x, h0=None, g_end=None, validate=True):
+    """The forward pass of a vector-Jacobian product: (out, final, tape).
+
+    out = {"o": o(t), "h": h(t), "g": g(t)}: o (tau, batch, n_out), h (tau, batch, n_hidden), g
+    (tau, batch, n_hidden) (read-only views of the tape: copy before changing them); final =
+    {"h0": h(tau)}, the state to continue from (as loss_and_grad's return_state); tape: what
+    vjp_backward needs. Without the batch axis when x is one sequence."""
+    p = _inputs(params, x, None, {"h0": h0, "g_end": g_end}, None, False, validate)
+    tau = p.tau
+    hs, gs, os = _forward(*p.params, p.xs, *p.init)
+    out = (os, hs[1:], gs[:tau])
+    final = (hs[tau].copy(),)
+    tape = (p, (hs, gs, os))
+    return _vjp_out(p, out), _state_of(p, final), tape
+
+
+def vjp_backward(params, tape, d_out, d_final=None, validate=True):
+    """The backward pass of a vector-Jacobian product: (grads, d_initial).
+
+    tape: from vjp_forward (it holds the arrays it computed, with the params it was given:
+    params here must be that same mapping, checked only by its keys). d_out: {"o": o(t), "h":
+    h(t), "g": g(t)}, the gradients of any subset of vjp_forward's out (same shapes; missing
+    keys are zero); d_final: {"h0": h(tau)}, the gradients of any subset of final. grads: the
+    gradient of each parameter; d_initial: of each initial value {"h0", "g_end"}."""
+    p = tape[0]
+    if validate:
+        _check_tape(params, tape)
+    dos, *d_ext = _gradient_in(p, d_out, d_final, validate)
+    grads = _backward(*p.params, p.xs, *tape[1], dos, *d_ext)
+    d_initial = {}
+    d_initial["h0"] = grads.pop("h0")
+    d_initial["g_end"] = grads.pop("g_end")
+    for name in d_initial:
+        if p.init_shapes[name] == (INITIAL[name],):
+            d_initial[name] = d_initial[name].sum(axis=0)  # one initial value shared by the batch
+    return grads, d_initial
+
+
+def init_params(seed=None, scale=1.0, dtype=numpy.float64):
+    """Random parameters: every entry uniform in (-k, k), k = scale / sqrt(n_hidden), the
+    default initialization of torch.nn.RNN, nn.LSTM and nn.GRU (biases included). seed:
+    an int, or None for fresh entropy."""
+    rng = numpy.random.default_rng(seed)
+    k = scale / N_HIDDEN ** 0.5
+    return {name: rng.uniform(-k, k, size=shape).astype(dtype)
+            for name, shape in PARAM_SHAPES.items()}
 
 
 def _forward(U, W, b, Ub, Wb, bb, V, Vb, c, xs, h0, g_end):
@@ -204,26 +283,40 @@ def _output_and_loss(os, labels):
     return yhats, loss
 
 
-def _backward(U, W, b, Ub, Wb, bb, V, Vb, c, xs, hs, gs, os, yhats, labels):
-    """BPTT: the gradient of every quantity, then of the parameters and initial values."""
+def _loss_gradient(dos, labels):
+    """grad_o(t) L = y^(t) - y(t), the loss's own term, in place of y^(t) in dos."""
+    # one row per step and sequence
+    yhat_rows = dos.reshape(-1, N_OUT)
+    # grad_o(t) L = y^(t) - y(t), in place
+    yhat_rows[numpy.arange(len(yhat_rows)), labels.ravel()] -= 1
+
+
+def _backward(U, W, b, Ub, Wb, bb, V, Vb, c, xs, hs, gs, os, dos, dh_out=None, dg_out=None):
+    """BPTT as a vector-Jacobian product: the gradient of every quantity, then of the
+    parameters and initial values. dos: the gradient reaching o(t) from outside (y^(t) - y(t)
+    for the loss; overwritten: it becomes grad_o(t) L); dh_out, dg_out: the gradients
+    reaching h(t), g(t) from outside at steps 1..tau (None: zero)."""
     tau, batch = xs.shape[0], xs.shape[1]
-    dgs = numpy.empty((tau + 1, batch, N_HIDDEN), dtype=xs.dtype)  # grad_g(t) L, steps 1..tau + 1
-    dhs = numpy.empty((tau + 1, batch, N_HIDDEN), dtype=xs.dtype)  # grad_h(t) L, steps 0..tau
-    tmp_hidden = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # one step's product
+    dgs = numpy.empty((tau + 1, batch, N_HIDDEN), dtype=dos.dtype)  # grad_g(t) L, steps 1..tau + 1
+    dhs = numpy.empty((tau + 1, batch, N_HIDDEN), dtype=dos.dtype)  # grad_h(t) L, steps 0..tau
+    tmp_hidden = numpy.empty((batch, N_HIDDEN), dtype=dos.dtype)  # one step's product
     # contiguous and aligned, for the GEMM of every step
     Wb = _aligned(Wb)
     # contiguous and aligned, for the GEMM of every step
     W = _aligned(W)
-    # y^(t) for steps 1..tau, one row per step and sequence
-    yhat_all = yhats.reshape(-1, N_OUT)
+    # grad_o(t) L from outside for steps 1..tau, one row per step and sequence
+    do_all = dos.reshape(-1, N_OUT)
     # grad_o(t) L = y^(t) - y(t)
     # for steps 1..tau at once
-    yhat_all[numpy.arange(len(yhat_all)), labels.ravel()] -= 1
+    # (its term y^(t) - y(t) is dos, the gradient given from outside)
+    # (already in place: nothing to compute)
     # grad_g(t) L for steps 1..tau, one row per step and sequence
     dg_all = dgs[:tau].reshape(-1, N_HIDDEN)
     # Vb^T grad_o(t) L: the part of grad_g(t) L that does not depend on the loop,
     # for steps 1..tau at once, in the storage of grad_g(t) L
-    numpy.matmul(yhat_all, Vb, out=dg_all)
+    numpy.matmul(do_all, Vb, out=dg_all)
+    if dg_out is not None:
+        dgs[:tau] += dg_out
     # step t = 1
     # grad_g(1) L = Vb^T grad_o(1) L
     # (already in place: nothing to add at this step)
@@ -248,7 +341,9 @@ def _backward(U, W, b, Ub, Wb, bb, V, Vb, c, xs, hs, gs, os, yhats, labels):
     dh_all = dhs[1:].reshape(-1, N_HIDDEN)
     # V^T grad_o(t) L: the part of grad_h(t) L that does not depend on the loop,
     # for steps 1..tau at once, in the storage of grad_h(t) L
-    numpy.matmul(yhat_all, V, out=dh_all)
+    numpy.matmul(do_all, V, out=dh_all)
+    if dh_out is not None:
+        dhs[1:] += dh_out
     # step t = tau
     # grad_h(tau) L = V^T grad_o(tau) L
     # (already in place: nothing to add at this step)
@@ -272,15 +367,15 @@ def _backward(U, W, b, Ub, Wb, bb, V, Vb, c, xs, hs, gs, os, yhats, labels):
 
     # parameter gradients: sums over t (and the batch) as single GEMMs over stacked steps
     # grad_c L = sum_t grad_o(t) L, as one GEMM or column sum over all steps
-    grad_c = yhat_all.sum(axis=0)
+    grad_c = do_all.sum(axis=0)
     # g(t) for steps 1..tau, one row per step and sequence
     g_all = gs[:tau].reshape(-1, N_HIDDEN)
     # grad_Vb L = sum_t grad_o(t) L g(t)^T, as one GEMM or column sum over all steps
-    grad_Vb = yhat_all.T @ g_all
+    grad_Vb = do_all.T @ g_all
     # h(t) for steps 1..tau, one row per step and sequence
     h_all = hs[1:].reshape(-1, N_HIDDEN)
     # grad_V L = sum_t grad_o(t) L h(t)^T, as one GEMM or column sum over all steps
-    grad_V = yhat_all.T @ h_all
+    grad_V = do_all.T @ h_all
     # grad_bb L = sum_t grad_e(t) L, as one GEMM or column sum over all steps
     grad_bb = dg_all.sum(axis=0)
     # g(t) for steps 2..tau+1, one row per step and sequence
@@ -300,7 +395,8 @@ def _backward(U, W, b, Ub, Wb, bb, V, Vb, c, xs, hs, gs, os, yhats, labels):
     # grad_U L = sum_t grad_a(t) L x(t)^T, as one GEMM or column sum over all steps
     grad_U = dh_all.T @ x_all
 
-    return {"U": grad_U, "W": grad_W, "b": grad_b, "Ub": grad_Ub, "Wb": grad_Wb, "bb": grad_bb, "V": grad_V, "Vb": grad_Vb, "c": grad_c, "h0": dhs[0], "g_end": dgs[tau]}
+    return {"U": grad_U, "W": grad_W, "b": grad_b, "Ub": grad_Ub, "Wb": grad_Wb, "bb": grad_bb,
+            "V": grad_V, "Vb": grad_Vb, "c": grad_c, "h0": dhs[0], "g_end": dgs[tau]}
 
 
 def _aligned(a):
@@ -313,10 +409,104 @@ def _aligned(a):
     return out
 
 
+def _vjp_out(p, arrays):
+    """vjp_forward's out: read-only views of the tape's arrays, keyed like out."""
+    out = {}
+    for name, a in zip(OUT_SIZES, arrays):
+        a = a[:, 0] if p.single else a[...]
+        a.flags.writeable = False
+        out[name] = a
+    return out
+
+
+def _state_of(p, final):
+    """The state after the last step, keyed as the next call's initial values."""
+    state = {name: value[0] if p.single else value for name, value in zip(FINAL, final)}
+    return state
+
+
+def _check_tape(params, tape):
+    if not (isinstance(tape, tuple) and tape and isinstance(tape[0], (_Checked, _Trusted))):
+        raise TypeError(f"tape: expected the tape vjp_forward returned, got {type(tape).__name__}")
+    if not hasattr(params, "keys") or sorted(params.keys()) != sorted(PARAM_SHAPES):
+        raise ValueError(f"params: expected the mapping given to vjp_forward, with keys "
+                         f"{', '.join(PARAM_SHAPES)}")
+
+
+def _gradient_in(p, d_out, d_final, validate):
+    """vjp_backward's gradients as the backward pass takes them: the gradient reaching the
+    output (a new array, zeros where none is given), then that of each exposed state (None
+    where none is given), (rows, batch, n) in the tape's dtype; d_final added at tau."""
+    d_out = {} if d_out is None else d_out
+    d_final = {} if d_final is None else d_final
+    if validate:
+        for what, given, keys in (("d_out", d_out, OUT_SIZES), ("d_final", d_final, FINAL)):
+            if not hasattr(given, "keys"):
+                raise TypeError(f"{what}: expected a mapping with keys among "
+                                f"{', '.join(keys) or 'none'}, got {type(given).__name__}")
+            extra = [k for k in given.keys() if k not in keys]
+            if extra:
+                raise ValueError(f"{what}: unexpected keys {', '.join(map(repr, extra))} "
+                                 f"(expected keys among {', '.join(keys) or 'none'})")
+    arrays = []
+    for name, size in OUT_SIZES.items():
+        rows = p.tau
+        value = d_out.get(name)
+        if value is None:
+            arrays.append(numpy.zeros((rows, p.batch, size), p.dtype) if name == OUTPUT else None)
+            continue
+        if validate:
+            value = _float_array(f"d_out[{name!r}]", value)
+            expected = (rows, size) if p.single else (rows, p.batch, size)
+            if value.shape != expected:
+                raise ValueError(f"d_out[{name!r}]: expected shape {expected} (as "
+                                 f"out[{name!r}]), got {value.shape}")
+            _finite(f"d_out[{name!r}]", value)
+        value = value.reshape(rows, p.batch, size)
+        arrays.append(value.astype(p.dtype, copy=name == OUTPUT))
+    keys = list(OUT_SIZES)
+    copied = {OUTPUT}
+    for name, state_name in FINAL.items():
+        value = d_final.get(name)
+        if value is None:
+            continue
+        size = OUT_SIZES[state_name]
+        if validate:
+            value = _float_array(f"d_final[{name!r}]", value)
+            expected = (size,) if p.single else (p.batch, size)
+            if value.shape != expected:
+                raise ValueError(f"d_final[{name!r}]: expected shape {expected} (as "
+                                 f"final[{name!r}]), got {value.shape}")
+            _finite(f"d_final[{name!r}]", value)
+        i = keys.index(state_name)
+        if arrays[i] is None:
+            arrays[i] = numpy.zeros((p.tau, p.batch, size), p.dtype)
+        elif state_name not in copied:
+            arrays[i] = arrays[i].copy()
+        copied.add(state_name)
+        arrays[i][-1] += numpy.reshape(value, (p.batch, size))
+    return arrays
+
+
+def _inputs(params, x, y, init, previous, need_y, validate):
+    """The arguments as (tau, batch, n) arrays: checked (_Checked), or as given (_Trusted)."""
+    if validate:
+        return _Checked(params, x, y, init, previous, need_y)
+    return _Trusted(params, x, y, init, previous, need_y)
+
+
+def _layout_hint(shape, tau, batch):
+    """A hint when an array's first two axes are (batch, tau): batch-first data."""
+    if tau != batch and tuple(shape[:2]) == (batch, tau):
+        return (f"; it looks batch-first (batch, tau, ...): this module takes time-major "
+                f"arrays (tau, batch, ...), transpose with numpy.swapaxes(a, 0, 1)")
+    return ""
+
+
 class _Checked:
     """Validated inputs as (tau, batch, n) arrays in one floating dtype."""
 
-    def __init__(self, params, x, y, init, need_y):
+    def __init__(self, params, x, y, init, previous, need_y):
         if not hasattr(params, "keys"):
             raise TypeError(f"params: expected a mapping with keys {', '.join(PARAM_SHAPES)}, "
                             f"got {type(params).__name__}")
@@ -359,8 +549,11 @@ class _Checked:
                 continue
             value = _float_array(name, value)
             if value.shape not in ((size,), (batch, size)):
+                hint = (f"; its first axis is x's tau ({tau}): x looks batch-first, this module "
+                        f"takes time-major x (tau, batch, ...)") if value.shape == (tau, size) \
+                    and tau != batch else ""
                 raise ValueError(f"{name}: expected shape ({size},) or ({batch}, {size}) "
-                                 f"(batch of x), got {value.shape}")
+                                 f"(batch of x), got {value.shape}{hint}")
             _finite(name, value)
             self.init_shapes[name] = value.shape
             self.init.append(numpy.broadcast_to(value, (batch, size)).astype(self.dtype))
@@ -374,7 +567,8 @@ class _Checked:
             raise ValueError(f"y: expected integer class labels in 0..{N_OUT - 1}, "
                              f"got dtype {y.dtype}")
         if y.shape != expected:
-            raise ValueError(f"y: expected shape {expected} (tau and batch of x), got {y.shape}")
+            raise ValueError(f"y: expected shape {expected} (tau and batch of x), got {y.shape}"
+                             + _layout_hint(y.shape, self.tau, self.batch))
         if y.size and (y.min() < 0 or y.max() >= N_OUT):
             bad = y[(y < 0) | (y >= N_OUT)].flat[0]
             raise ValueError(f"y: expected labels in 0..{N_OUT - 1}, got {bad}")
@@ -384,18 +578,18 @@ class _Checked:
 class _Trusted:
     """The fast path (validate=False): the same fields as _Checked, taken as given."""
 
-    def __init__(self, params, x, y, init, need_y):
+    def __init__(self, params, x, y, init, previous, need_y):
         self.single = x.ndim == 2
         xs = x[:, None, :] if self.single else x
         self.xs, self.tau, self.batch = xs, xs.shape[0], xs.shape[1]
-        self.dtype = xs.dtype
         self.params = tuple([params[k] for k in PARAM_SHAPES])
+        self.dtype = xs.dtype
         self.init, self.init_shapes = [], {}
         for name, size in INITIAL.items():
             value = init[name]
             if value is None:
                 self.init_shapes[name] = (size,) if self.single else (self.batch, size)
-                value = numpy.zeros((self.batch, size), xs.dtype)
+                value = numpy.zeros((self.batch, size), self.dtype)
             else:
                 self.init_shapes[name] = value.shape
                 if value.ndim == 1:

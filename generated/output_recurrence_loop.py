@@ -11,11 +11,20 @@
 Sizes: n_in = 3, n_hidden = 4, n_out = 3.
 Form: loop -- one module for any tau; tau is read from the shape of x.
 
+Functions: forward, loss, loss_and_grad (the loss above and its gradients),
+vjp_forward and vjp_backward (the BPTT as a vector-Jacobian product, for any loss of your own),
+init_params, sample.
+
 params: mapping with U (n_hidden, n_in), W (n_hidden, n_out), V (n_out, n_hidden), b (n_hidden,),
     c (n_out,).
 x: (tau, batch, n_in), or one sequence (tau, n_in).
 y: integer class labels (tau, batch) in 0..n_out-1, or (tau,) for one sequence.
 o0: o(0), (batch, n_out) or (n_out,) shared by the batch; None means zeros.
+
+Layout: time-major, (tau, batch, ...), as torch.nn.RNN's default (batch_first=False). A
+batch-first array is refused where its shape disagrees with the others (y, the initial
+values); when tau == batch the two layouts cannot be told apart, so transpose batch-first
+data yourself (numpy.swapaxes(x, 0, 1)).
 
 Arrays keep their dtype: all float32 computes in float32, otherwise the NumPy result type
 (float64 when any input is float64). Integer or bool x and params are converted to float64;
@@ -32,8 +41,6 @@ mapping of arrays of the shapes above, x, the initial values and float targets a
 one floating dtype, labels integers in range, all finite. Wrong input then gives wrong
 results or a NumPy error, not a ValueError. Use it in a training loop whose data you checked.
 
-Activation derivatives at kinks follow the derivation (relu'(0) = 0).
-
 Training over windows (truncated BPTT): loss_and_grad(..., return_state=True) also returns
 the final state as a dict {"o0": o(tau)}, to pass to the next window:
 
@@ -43,7 +50,19 @@ the final state as a dict {"o0": o(tau)}, to pass to the next window:
         for k in params:
             params[k] -= learning_rate * grads[k]
 
-The gradient stops at the window's start (the state is a value, not a function of params).
+The gradient stops at the window's start (the state is a value, not a function of params);
+vjp_forward / vjp_backward carry it back into the previous window exactly.
+
+Vector-Jacobian product (for a loss of your own, or windows that chain exactly):
+
+    out, final, tape = vjp_forward(params, x, o0=...)
+    grads, d_initial = vjp_backward(params, tape, d_out, d_final=None)
+
+out = {"o": o(t)}: the logits o(t) of every step; final = {"o0": o(tau)}. d_out holds the
+gradients of any subset of out's keys (shaped like them; missing keys are zero), d_final =
+{"o0": o(tau)} of final's. grads: parameter name -> gradient; d_initial = {"o0"}, the gradients
+of the initial values (shaped like them; for a None initial value one per sequence). No
+reduction applies: the gradients are those of the loss whose gradient d_out is.
 """
 
 import numpy
@@ -57,52 +76,138 @@ LOSS = "softmax-ce"
 PARAM_SHAPES = {"U": (N_HIDDEN, N_IN), "W": (N_HIDDEN, N_OUT), "V": (N_OUT, N_HIDDEN),
                 "b": (N_HIDDEN,), "c": (N_OUT,)}
 INITIAL = {"o0": N_OUT}
+OUTPUT = "o"
+LOSS_STEPS = "all"  # the steps of the loss
+OUT_SIZES = {"o": N_OUT}
+FINAL = {"o0": "o"}
+INPUT = "vector"
 REDUCTION = "sum"
 FORM = "loop"
 
 
-def forward(params, x, o0=None, validate=True):
-    """States h(1..tau), and outputs y^(t) (probabilities for softmax-ce and bce).
+def forward(params, x, o0=None, return_state=False, validate=True):
+    """States h(1..tau) and outputs y^(t) (probabilities for softmax-ce and bce).
 
-    Returns (h, yhat) with shapes (tau, batch, n) each, or without the
-    batch axis when x is one sequence (tau, n_in).
+    Returns (h, yhat): h (tau, batch, n_hidden), yhat (tau, batch, n_out); without the batch
+    axis when x is one sequence. return_state=True: (h, yhat, state), state = {"o0": o(tau)} to
+    continue the sequences (as loss_and_grad's).
     """
-    p = (_Checked if validate else _Trusted)(params, x, None, {"o0": o0}, need_y=False)
+    p = _inputs(params, x, None, {"o0": o0}, None, False, validate)
+    tau = p.tau
     hs, os = _forward(*p.params, p.xs, *p.init)
+    if return_state:
+        state = _state_of(p, (os[tau].copy(),))
     yhats = _output(os[1:].copy())
     out = (hs, yhats)
     if p.single:
-        return tuple(a[:, 0] for a in out)
-    return out
+        out = tuple(a[:, 0] for a in out)
+    return out + (state,) if return_state else out
 
 
 def loss(params, x, y, o0=None, validate=True):
-    """L = sum_t L(t) with reduction sum (a NumPy scalar)."""
-    p = (_Checked if validate else _Trusted)(params, x, y, {"o0": o0}, need_y=True)
+    """L = sum_t L(t), summed over the batch (a NumPy scalar)."""
+    p = _inputs(params, x, y, {"o0": o0}, None, True, validate)
+    tau = p.tau
     hs, os = _forward(*p.params, p.xs, *p.init)
     loss_value = _output_and_loss(os[1:].copy(), p.target)[1]
     return loss_value
 
 
 def loss_and_grad(params, x, y, o0=None, return_state=False, validate=True):
-    """L and its gradients: (loss, {"U", "W", "V", "b", "c", "o0"}) with the shapes of the
-    parameters and of the initial values (None: the gradient for zeros, one per sequence).
-    return_state=True: (loss, grads, state), state = {"o0": o(tau)} (a copy,
-    shaped like x's batch) to pass as the next window's initial values.
+    """The loss and its gradients: (loss, {"U", "W", "V", "b", "c", "o0"}) with the shapes of the
+    parameters and of the initial values (None: the gradient for zeros, one per sequence); L =
+    sum_t L(t), summed over the batch. return_state=True: (loss, grads, state), state = {"o0":
+    o(tau)} (copies, shaped like x's batch) to pass as the next window's initial values.
     validate=False: the fast path, no checks (see the module docstring)."""
-    p = (_Checked if validate else _Trusted)(params, x, y, {"o0": o0}, need_y=True)
+    p = _inputs(params, x, y, {"o0": o0}, None, True, validate)
     tau = p.tau
     hs, os = _forward(*p.params, p.xs, *p.init)
     final = (os[tau].copy(),) if return_state else None
-    yhats, loss_value = _output_and_loss(os[1:].copy(), p.target)
-    grads = _backward(*p.params, p.xs, hs, os, yhats, p.target)
+    dos, loss_value = _output_and_loss(os[1:].copy(), p.target)
+    _loss_gradient(dos, p.target)
+    grads = _backward(*p.params, p.xs, hs, os, dos)
     for name in INITIAL:
         if p.init_shapes[name] == (INITIAL[name],):
             grads[name] = grads[name].sum(axis=0)  # one initial value shared by the batch
     if return_state:
-        state = {"o0": final[0][0] if p.single else final[0]}
-        return loss_value, grads, state
+        return loss_value, grads, _state_of(p, final)
     return loss_value, grads
+
+
+def vjp_forward(params, x, o0=None, validate=True):
+    """The forward pass of a vector-Jacobian product: (out, final, tape).
+
+    out = {"o": o(t)}: o (tau, batch, n_out) (read-only views of the tape: copy before changing
+    them); final = {"o0": o(tau)}, the state to continue from (as loss_and_grad's
+    return_state); tape: what vjp_backward needs. Without the batch axis when x is one
+    sequence."""
+    p = _inputs(params, x, None, {"o0": o0}, None, False, validate)
+    tau = p.tau
+    hs, os = _forward(*p.params, p.xs, *p.init)
+    out = (os[1:],)
+    final = (os[tau].copy(),)
+    tape = (p, (hs, os))
+    return _vjp_out(p, out), _state_of(p, final), tape
+
+
+def vjp_backward(params, tape, d_out, d_final=None, validate=True):
+    """The backward pass of a vector-Jacobian product: (grads, d_initial).
+
+    tape: from vjp_forward (it holds the arrays it computed, with the params it was given:
+    params here must be that same mapping, checked only by its keys). d_out: {"o": o(t)}, the
+    gradients of any subset of vjp_forward's out (same shapes; missing keys are zero); d_final:
+    {"o0": o(tau)}, the gradients of any subset of final. grads: the gradient of each
+    parameter; d_initial: of each initial value {"o0"}."""
+    p = tape[0]
+    if validate:
+        _check_tape(params, tape)
+    dos, *d_ext = _gradient_in(p, d_out, d_final, validate)
+    grads = _backward(*p.params, p.xs, *tape[1], dos, *d_ext)
+    d_initial = {}
+    d_initial["o0"] = grads.pop("o0")
+    for name in d_initial:
+        if p.init_shapes[name] == (INITIAL[name],):
+            d_initial[name] = d_initial[name].sum(axis=0)  # one initial value shared by the batch
+    return grads, d_initial
+
+
+def init_params(seed=None, scale=1.0, dtype=numpy.float64):
+    """Random parameters: every entry uniform in (-k, k), k = scale / sqrt(n_hidden), the
+    default initialization of torch.nn.RNN, nn.LSTM and nn.GRU (biases included). seed:
+    an int, or None for fresh entropy."""
+    rng = numpy.random.default_rng(seed)
+    k = scale / N_HIDDEN ** 0.5
+    return {name: rng.uniform(-k, k, size=shape).astype(dtype)
+            for name, shape in PARAM_SHAPES.items()}
+
+
+def sample(params, x, steps, o0=None, temperature=1.0, greedy=False, seed=None, validate=True):
+    """Generate steps labels, one step at a time: y(t) is drawn from y^(t) (the softmax of
+    o(t) / temperature; greedy=True takes the most likely) and fed back as the next input
+    x(t+1).
+
+    x: the first input x(1), (batch, n_in) or (n_in,); the initial values as for
+    forward. Returns (labels, state): labels (steps, batch) (or (steps,)), and the state after
+    the last step, to continue. seed: an int, or None for fresh entropy."""
+    p = _inputs(params, numpy.asarray(x)[None], None, {"o0": o0}, None, False, validate)
+    rng = numpy.random.default_rng(seed)
+    tau, xs, state = 1, p.xs, p.init
+    labels = numpy.empty((steps, p.batch), dtype=numpy.intp)
+    for n in range(steps):
+        hs, os = _forward(*p.params, xs, *state)
+        state = (os[tau].copy(),)
+        logits = os[1:][-1:]
+        if greedy:
+            labels[n] = logits[0].argmax(axis=-1)
+        else:
+            probs = _output(logits / temperature)[0].cumsum(axis=-1)
+            labels[n] = (probs < rng.random((p.batch, 1)) * probs[:, -1:]).sum(axis=-1)
+            labels[n] = numpy.minimum(labels[n], N_OUT - 1)
+        xs = numpy.zeros((1, p.batch, N_IN), p.dtype)
+        numpy.put_along_axis(xs[0], labels[n][:, None], 1, axis=-1)
+    p.target = labels
+    out = labels[:, 0] if p.single else labels
+    return out, _state_of(p, state)
 
 
 def _forward(U, W, V, b, c, xs, o0):
@@ -177,33 +282,43 @@ def _output_and_loss(os, labels):
     return yhats, loss
 
 
-def _backward(U, W, V, b, c, xs, hs, os, yhats, labels):
-    """BPTT: the gradient of every quantity, then of the parameters and initial values."""
+def _loss_gradient(dos, labels):
+    """grad_o(t) L = y^(t) - y(t), the loss's own term, in place of y^(t) in dos."""
+    # one row per step and sequence
+    yhat_rows = dos.reshape(-1, N_OUT)
+    # grad_o(t) L = y^(t) - y(t), in place
+    yhat_rows[numpy.arange(len(yhat_rows)), labels.ravel()] -= 1
+
+
+def _backward(U, W, V, b, c, xs, hs, os, dos):
+    """BPTT as a vector-Jacobian product: the gradient of every quantity, then of the
+    parameters and initial values. dos: the gradient reaching o(t) from outside (y^(t) - y(t)
+    for the loss; overwritten: it becomes grad_o(t) L)."""
     tau, batch = xs.shape[0], xs.shape[1]
-    dos = numpy.empty((tau + 1, batch, N_OUT), dtype=xs.dtype)  # grad_o(t) L, steps 0..tau
-    dhs = numpy.empty((tau, batch, N_HIDDEN), dtype=xs.dtype)  # grad_h(t) L, steps 1..tau
-    tmp_hidden = numpy.empty((batch, N_HIDDEN), dtype=xs.dtype)  # one step's product
+    dos_2 = numpy.empty((tau + 1, batch, N_OUT), dtype=dos.dtype)  # grad_o(t) L, steps 0..tau
+    dhs = numpy.empty((tau, batch, N_HIDDEN), dtype=dos.dtype)  # grad_h(t) L, steps 1..tau
+    tmp_hidden = numpy.empty((batch, N_HIDDEN), dtype=dos.dtype)  # one step's product
     # contiguous and aligned, for the GEMM of every step
     V = _aligned(V)
     # contiguous and aligned, for the GEMM of every step
     W = _aligned(W)
     # step t = tau
     # grad_o(tau) L = y^(tau) - y(tau)
-    dos[tau][...] = yhats[tau - 1]
-    dos[tau][numpy.arange(len(dos[tau])), labels[tau - 1]] -= 1
+    # (its term y^(t) - y(t) is dos, the gradient given from outside)
+    dos_2[tau][...] = dos[tau - 1]
     # grad_h(tau) L = V^T grad_o(tau) L
-    numpy.matmul(dos[tau], V, out=dhs[tau - 1])
+    numpy.matmul(dos_2[tau], V, out=dhs[tau - 1])
     # grad_a(tau) L = diag(1 - h(tau)^2) grad_h(tau) L
     numpy.square(hs[tau - 1], out=tmp_hidden)
     numpy.subtract(1, tmp_hidden, out=tmp_hidden)
     numpy.multiply(tmp_hidden, dhs[tau - 1], out=dhs[tau - 1])
     for t in range(tau - 1, 0, -1):
         # grad_o(t) L = W^T grad_a(t+1) L + y^(t) - y(t)
-        numpy.matmul(dhs[t], W, out=dos[t])
-        dos[t][numpy.arange(len(dos[t])), labels[t - 1]] -= 1
-        dos[t] += yhats[t - 1]
+        # (its term y^(t) - y(t) is dos, the gradient given from outside)
+        numpy.matmul(dhs[t], W, out=dos_2[t])
+        dos_2[t] += dos[t - 1]
         # grad_h(t) L = V^T grad_o(t) L
-        numpy.matmul(dos[t], V, out=dhs[t - 1])
+        numpy.matmul(dos_2[t], V, out=dhs[t - 1])
         # grad_a(t) L = diag(1 - h(t)^2) grad_h(t) L
         numpy.square(hs[t - 1], out=tmp_hidden)
         numpy.subtract(1, tmp_hidden, out=tmp_hidden)
@@ -211,11 +326,11 @@ def _backward(U, W, V, b, c, xs, hs, os, yhats, labels):
 
     # step t = 0
     # grad_o(0) L = W^T grad_a(1) L
-    numpy.matmul(dhs[0], W, out=dos[0])
+    numpy.matmul(dhs[0], W, out=dos_2[0])
 
     # parameter gradients: sums over t (and the batch) as single GEMMs over stacked steps
     # grad_o(t) L for steps 1..tau, one row per step and sequence
-    do_all = dos[1:].reshape(-1, N_OUT)
+    do_all = dos_2[1:].reshape(-1, N_OUT)
     # grad_c L = sum_t grad_o(t) L, as one GEMM or column sum over all steps
     grad_c = do_all.sum(axis=0)
     # grad_h(t) L for steps 1..tau, one row per step and sequence
@@ -235,7 +350,7 @@ def _backward(U, W, V, b, c, xs, hs, os, yhats, labels):
     # grad_U L = sum_t grad_a(t) L x(t)^T, as one GEMM or column sum over all steps
     grad_U = dh_all.T @ x_all
 
-    return {"U": grad_U, "W": grad_W, "V": grad_V, "b": grad_b, "c": grad_c, "o0": dos[0]}
+    return {"U": grad_U, "W": grad_W, "V": grad_V, "b": grad_b, "c": grad_c, "o0": dos_2[0]}
 
 
 def _aligned(a):
@@ -248,10 +363,104 @@ def _aligned(a):
     return out
 
 
+def _vjp_out(p, arrays):
+    """vjp_forward's out: read-only views of the tape's arrays, keyed like out."""
+    out = {}
+    for name, a in zip(OUT_SIZES, arrays):
+        a = a[:, 0] if p.single else a[...]
+        a.flags.writeable = False
+        out[name] = a
+    return out
+
+
+def _state_of(p, final):
+    """The state after the last step, keyed as the next call's initial values."""
+    state = {name: value[0] if p.single else value for name, value in zip(FINAL, final)}
+    return state
+
+
+def _check_tape(params, tape):
+    if not (isinstance(tape, tuple) and tape and isinstance(tape[0], (_Checked, _Trusted))):
+        raise TypeError(f"tape: expected the tape vjp_forward returned, got {type(tape).__name__}")
+    if not hasattr(params, "keys") or sorted(params.keys()) != sorted(PARAM_SHAPES):
+        raise ValueError(f"params: expected the mapping given to vjp_forward, with keys "
+                         f"{', '.join(PARAM_SHAPES)}")
+
+
+def _gradient_in(p, d_out, d_final, validate):
+    """vjp_backward's gradients as the backward pass takes them: the gradient reaching the
+    output (a new array, zeros where none is given), then that of each exposed state (None
+    where none is given), (rows, batch, n) in the tape's dtype; d_final added at tau."""
+    d_out = {} if d_out is None else d_out
+    d_final = {} if d_final is None else d_final
+    if validate:
+        for what, given, keys in (("d_out", d_out, OUT_SIZES), ("d_final", d_final, FINAL)):
+            if not hasattr(given, "keys"):
+                raise TypeError(f"{what}: expected a mapping with keys among "
+                                f"{', '.join(keys) or 'none'}, got {type(given).__name__}")
+            extra = [k for k in given.keys() if k not in keys]
+            if extra:
+                raise ValueError(f"{what}: unexpected keys {', '.join(map(repr, extra))} "
+                                 f"(expected keys among {', '.join(keys) or 'none'})")
+    arrays = []
+    for name, size in OUT_SIZES.items():
+        rows = p.tau
+        value = d_out.get(name)
+        if value is None:
+            arrays.append(numpy.zeros((rows, p.batch, size), p.dtype) if name == OUTPUT else None)
+            continue
+        if validate:
+            value = _float_array(f"d_out[{name!r}]", value)
+            expected = (rows, size) if p.single else (rows, p.batch, size)
+            if value.shape != expected:
+                raise ValueError(f"d_out[{name!r}]: expected shape {expected} (as "
+                                 f"out[{name!r}]), got {value.shape}")
+            _finite(f"d_out[{name!r}]", value)
+        value = value.reshape(rows, p.batch, size)
+        arrays.append(value.astype(p.dtype, copy=name == OUTPUT))
+    keys = list(OUT_SIZES)
+    copied = {OUTPUT}
+    for name, state_name in FINAL.items():
+        value = d_final.get(name)
+        if value is None:
+            continue
+        size = OUT_SIZES[state_name]
+        if validate:
+            value = _float_array(f"d_final[{name!r}]", value)
+            expected = (size,) if p.single else (p.batch, size)
+            if value.shape != expected:
+                raise ValueError(f"d_final[{name!r}]: expected shape {expected} (as "
+                                 f"final[{name!r}]), got {value.shape}")
+            _finite(f"d_final[{name!r}]", value)
+        i = keys.index(state_name)
+        if arrays[i] is None:
+            arrays[i] = numpy.zeros((p.tau, p.batch, size), p.dtype)
+        elif state_name not in copied:
+            arrays[i] = arrays[i].copy()
+        copied.add(state_name)
+        arrays[i][-1] += numpy.reshape(value, (p.batch, size))
+    return arrays
+
+
+def _inputs(params, x, y, init, previous, need_y, validate):
+    """The arguments as (tau, batch, n) arrays: checked (_Checked), or as given (_Trusted)."""
+    if validate:
+        return _Checked(params, x, y, init, previous, need_y)
+    return _Trusted(params, x, y, init, previous, need_y)
+
+
+def _layout_hint(shape, tau, batch):
+    """A hint when an array's first two axes are (batch, tau): batch-first data."""
+    if tau != batch and tuple(shape[:2]) == (batch, tau):
+        return (f"; it looks batch-first (batch, tau, ...): this module takes time-major "
+                f"arrays (tau, batch, ...), transpose with numpy.swapaxes(a, 0, 1)")
+    return ""
+
+
 class _Checked:
     """Validated inputs as (tau, batch, n) arrays in one floating dtype."""
 
-    def __init__(self, params, x, y, init, need_y):
+    def __init__(self, params, x, y, init, previous, need_y):
         if not hasattr(params, "keys"):
             raise TypeError(f"params: expected a mapping with keys {', '.join(PARAM_SHAPES)}, "
                             f"got {type(params).__name__}")
@@ -294,8 +503,11 @@ class _Checked:
                 continue
             value = _float_array(name, value)
             if value.shape not in ((size,), (batch, size)):
+                hint = (f"; its first axis is x's tau ({tau}): x looks batch-first, this module "
+                        f"takes time-major x (tau, batch, ...)") if value.shape == (tau, size) \
+                    and tau != batch else ""
                 raise ValueError(f"{name}: expected shape ({size},) or ({batch}, {size}) "
-                                 f"(batch of x), got {value.shape}")
+                                 f"(batch of x), got {value.shape}{hint}")
             _finite(name, value)
             self.init_shapes[name] = value.shape
             self.init.append(numpy.broadcast_to(value, (batch, size)).astype(self.dtype))
@@ -309,7 +521,8 @@ class _Checked:
             raise ValueError(f"y: expected integer class labels in 0..{N_OUT - 1}, "
                              f"got dtype {y.dtype}")
         if y.shape != expected:
-            raise ValueError(f"y: expected shape {expected} (tau and batch of x), got {y.shape}")
+            raise ValueError(f"y: expected shape {expected} (tau and batch of x), got {y.shape}"
+                             + _layout_hint(y.shape, self.tau, self.batch))
         if y.size and (y.min() < 0 or y.max() >= N_OUT):
             bad = y[(y < 0) | (y >= N_OUT)].flat[0]
             raise ValueError(f"y: expected labels in 0..{N_OUT - 1}, got {bad}")
@@ -319,18 +532,18 @@ class _Checked:
 class _Trusted:
     """The fast path (validate=False): the same fields as _Checked, taken as given."""
 
-    def __init__(self, params, x, y, init, need_y):
+    def __init__(self, params, x, y, init, previous, need_y):
         self.single = x.ndim == 2
         xs = x[:, None, :] if self.single else x
         self.xs, self.tau, self.batch = xs, xs.shape[0], xs.shape[1]
-        self.dtype = xs.dtype
         self.params = tuple([params[k] for k in PARAM_SHAPES])
+        self.dtype = xs.dtype
         self.init, self.init_shapes = [], {}
         for name, size in INITIAL.items():
             value = init[name]
             if value is None:
                 self.init_shapes[name] = (size,) if self.single else (self.batch, size)
-                value = numpy.zeros((self.batch, size), xs.dtype)
+                value = numpy.zeros((self.batch, size), self.dtype)
             else:
                 self.init_shapes[name] = value.shape
                 if value.ndim == 1:

@@ -74,17 +74,51 @@ def certify(spec, progress=None, workers: int | None = None, instance_tau: int |
 
 
 def emit_numpy(spec, form: str = "loop", command: str | None = None,
-               results: Results | None = None, every: int | None = None) -> str:
-    """Python source of a NumPy-only module with ``forward``, ``loss`` and ``loss_and_grad``
-    (any size; the equations are checked at a small instance, or taken from ``results``).
-    ``form``: "loop", "unrolled" or "checkpointed" (``every``: its checkpoint interval)."""
+               results: Results | None = None, every: int | None = None,
+               inputs: str = "vector", as_module: bool = False):
+    """Python source of a NumPy-only module with ``forward``, ``loss``, ``loss_and_grad``,
+    ``vjp_forward``/``vjp_backward`` and ``init_params`` (any size; the equations are checked
+    at a small instance, or taken from ``results``). ``form``: "loop", "unrolled" or
+    "checkpointed" (``every``: its checkpoint interval); ``inputs``: "vector" (x(t) a float
+    vector) or "index" (x(t) an integer class index). ``as_module=True``: the module itself,
+    imported from the source (``symrnn.load`` imports a written file)."""
     from .backends.numpy.emitter import emit_numpy as _emit
     check_spec(spec)
-    _check_type("form", form, (str,), "'loop' or 'unrolled'")
+    _check_type("form", form, (str,), "'loop', 'unrolled' or 'checkpointed'")
     _check_type("command", command, (str, type(None)), "a str or None")
+    _check_type("inputs", inputs, (str,), "'vector' or 'index'")
+    _check_type("as_module", as_module, (bool,), "True or False")
     model = get_model(spec.model)
-    return _emit(model, spec, equations_for_code(spec, results), form, command,
-                 catalogue=model.catalogue, every=every)
+    src = _emit(model, spec, equations_for_code(spec, results), form, command,
+                catalogue=model.catalogue, every=every, inputs=inputs)
+    if not as_module:
+        return src
+    from .backends.numpy.emitter import module_filename
+    return _module_from_source(src, module_filename(spec, form, every, inputs)[:-len(".py")])
+
+
+def _module_from_source(src: str, name: str):
+    """A module object executed from generated source (not registered in sys.modules)."""
+    import types
+    module = types.ModuleType(name)
+    module.__file__ = f"<symrnn {name}>"
+    exec(compile(src, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+def load(path):
+    """Import the module file at ``path`` (one ``symrnn codegen`` wrote) and return it, without
+    touching ``sys.modules`` or ``sys.path``: ``m = symrnn.load("out/rnn_loop.py")``."""
+    import importlib.util
+    from pathlib import Path
+    _check_type("path", path, (str, Path), "a path (str or pathlib.Path)")
+    p = Path(path)
+    if p.suffix != ".py" or not p.is_file():
+        raise ValueError(f"path: expected a Python file written by symrnn codegen, got {str(p)!r}")
+    spec = importlib.util.spec_from_file_location(p.stem, p)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | None = None,

@@ -31,7 +31,9 @@ class Activation:
 
     ``dphi_from_h`` writes phi'(a) with the output h = phi(a) (1 - h^2 for tanh), where that is
     possible. ``numpy`` is the NumPy ufunc that computes phi in one call, if there is one;
-    otherwise generated code prints ``phi`` itself (a stable form: see the NumPy printer).
+    else ``numpy_helper`` is the body of a function ``_<name>(a)`` the generated module
+    defines (a stable form), and ``numpy_in_place`` the same computation by ufuncs with out=;
+    otherwise generated code prints ``phi`` itself.
     ``note_form`` is True for the one activation the note's printed formulas assume (tanh).
     """
 
@@ -45,8 +47,12 @@ class Activation:
     note_form: bool = False
     symbolic_only: bool = False
     #: phi computed in place, in an array {x} holding its argument, by ufuncs with out= (no
-    #: temporaries), when it is not one ufunc: the lines, {x} replaced by the array's code
+    #: temporaries), when it is not one ufunc: the lines, {x} replaced by the array's code and
+    #: {s} by a scratch array of the same shape
     numpy_in_place: tuple[str, ...] = ()
+    #: the body of ``def _<name>(a):`` returning phi(a) in a new array, for phi inside an
+    #: expression (the same computation as ``numpy_in_place``)
+    numpy_helper: tuple[str, ...] = ()
 
     def dphi(self, z: Expr) -> Expr:
         """phi'(z) from ``sympy.diff``."""
@@ -61,6 +67,23 @@ class Activation:
 
 _phi_generic = sp.Function("phi", real=True)
 
+#: sigma(a) = e^a / (1 + e^a), with e^a taken at min(a, 40): sigma(a) rounds to 1 above a = 37
+#: in float64 (17 in float32), so the cap changes no result, and e^a never overflows. Each
+#: step rounds once (exp within an ulp), so the result is within a few ulp of sigma(a) for every
+#: a, relatively, down to the subnormals (the form 0.5 + 0.5 tanh(a/2) has an absolute error of
+#: ulp(0.5): relative 9e-9 at a = -20 in float64). The cap is an array ({s} filled with 40):
+#: numpy.minimum of an array and a scalar runs 4x slower than of two arrays (NumPy 2.x).
+SIGMOID_IN_PLACE = ("{s}.fill(40.0)",
+                    "numpy.minimum({x}, {s}, out={x})",
+                    "numpy.exp({x}, out={x})",
+                    "numpy.add({x}, 1, out={s})",
+                    "numpy.divide({x}, {s}, out={x})")
+SIGMOID_HELPER = ('"""sigma(a) = e^a / (1 + e^a), e^a at min(a, 40) (no overflow; sigma '
+                  'rounds to 1 above 37): within a few ulp of sigma(a) for every a."""',
+                  "x = numpy.minimum(a, 40.0)",
+                  "numpy.exp(x, out=x)",
+                  "return numpy.divide(x, x + 1, out=x)")
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
@@ -69,11 +92,7 @@ ACTIVATIONS: dict[str, Activation] = {
                    note_form=True),
         Activation("sigmoid", lambda a: 1 / (1 + sp.exp(-a)), lambda h: h * (1 - h), r"\sigma",
                    "sigmoid", "logistic sigmoid 1/(1+exp(-a))",
-                   # sigma(a) = (1 + tanh(a/2))/2: no overflow, one tanh, four passes in place
-                   numpy_in_place=("numpy.multiply({x}, 0.5, out={x})",
-                                   "numpy.tanh({x}, out={x})",
-                                   "numpy.multiply({x}, 0.5, out={x})",
-                                   "numpy.add({x}, 0.5, out={x})")),
+                   numpy_in_place=SIGMOID_IN_PLACE, numpy_helper=SIGMOID_HELPER),
         Activation("relu", lambda a: sp.Piecewise((a, a > 0), (0, True)),
                    lambda h: sp.Piecewise((1, h > 0), (0, True)), r"\operatorname{ReLU}", "relu",
                    "max(0, a); derivative 0 at a = 0 as in PyTorch, JAX and TensorFlow"),

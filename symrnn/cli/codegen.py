@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..api import emit_numpy
-from ..backends.numpy.emitter import FORMS, codegen_command, module_filename
+from ..backends.numpy.emitter import FORMS, INPUTS, codegen_command, module_filename
 from ..functions import ACTIVATIONS
 from ..io import check_writable, write_atomic
 from ..models import get_model
@@ -35,6 +35,10 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint-every", metavar="K", type=whole("--checkpoint-every", 1),
                    help="with --form checkpointed: segments of K steps (default: about "
                         "sqrt(tau), chosen per call)")
+    p.add_argument("--input", choices=INPUTS, default="vector",
+                   help="vector: x(t) is a float vector of n_in (default); index: x(t) is an "
+                        "integer class index in 0..n_in-1 (its one-hot vector: U x(t) is a "
+                        "gather of columns, its gradient a sum by index)")
     p.add_argument("--out", metavar="DIR|FILE.py", type=output_path("--out"),
                    help="folder to write the module to (named after the options, e.g. "
                         "rnn_loop.py), or the module's file name ending in .py (default: print "
@@ -44,13 +48,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def target(out: str, spec, form: str, every: int | None = None) -> Path:
+def target(out: str, spec, form: str, every: int | None = None, inputs: str = "vector") -> Path:
     """``--out``: a name ending in .py is the module file; anything else (an existing folder,
     a trailing slash) is the folder the module goes into."""
     path = Path(out)
     if not is_folder_text(out) and path.suffix.lower() == ".py" and not path.is_dir():
         return path
-    return path / module_filename(spec, form, every)
+    return path / module_filename(spec, form, every, inputs)
 
 
 def run(args) -> int:
@@ -63,14 +67,16 @@ def run(args) -> int:
     if every is not None and args.form != "checkpointed":
         raise UsageError(f"--checkpoint-every is for --form checkpointed (got --form "
                          f"{args.form}); add --form checkpointed or drop it")
+    inputs = args.input
     if args.out is None:
-        sys.stdout.write(emit_numpy(spec, args.form, every=every,
-                                    command=codegen_command(spec, args.form, every=every)))
+        sys.stdout.write(emit_numpy(spec, args.form, every=every, inputs=inputs,
+                                    command=codegen_command(spec, args.form, every=every,
+                                                            inputs=inputs)))
         return 0
-    path = target(args.out, spec, args.form, every)
+    path = target(args.out, spec, args.form, every, inputs)
     check_writable(path, args.force)  # before the work: a refusal costs nothing
-    text = emit_numpy(spec, args.form, every=every,
-                      command=codegen_command(spec, args.form, args.out, every))
+    text = emit_numpy(spec, args.form, every=every, inputs=inputs,
+                      command=codegen_command(spec, args.form, args.out, every, inputs))
     write_atomic(path, text, args.force)
     print(f"wrote {path}")
     return 0

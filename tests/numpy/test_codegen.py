@@ -312,7 +312,8 @@ def test_module_constants(model):
     assert m.INITIAL == {INIT[model]: n_init}
     W_shape = (4, 4) if model == "rnn" else (4, 3)
     assert m.PARAM_SHAPES == {"U": (4, 3), "W": W_shape, "V": (3, 4), "b": (4,), "c": (3,)}
-    for f, options in ((m.forward, {"validate": True}), (m.loss, {"validate": True}),
+    for f, options in ((m.forward, {"return_state": False, "validate": True}),
+                       (m.loss, {"validate": True}),
                        (m.loss_and_grad, {"return_state": False, "validate": True})):
         names = f.__code__.co_varnames[:f.__code__.co_argcount]
         assert names[-len(options) - 1:] == (INIT[model], *options)
@@ -483,11 +484,11 @@ def test_source_is_numpy_only_and_formatted(model, form, act, loss):
     # no dense one-hot y(t), no identity matrix, no copy of an array onto itself
     assert "numpy.arange(N_OUT)" not in src and "numpy.eye" not in src
     assert not re.search(r"^ *(\S+)\[\.\.\.\] = \1$", src, re.M)
-    assert ("numpy.tanh(" in src) == (act in ("tanh", "sigmoid"))  # sigmoid: (1 + tanh(a/2))/2
-    # sigmoid: (1 + tanh(a/2))/2, in place where it is a whole equation, else as an expression
-    in_place = re.search(r"numpy\.multiply\(([^,]+), 0\.5, out=\1\)\n *numpy\.tanh\(\1, out=\1\)",
+    assert ("numpy.tanh(" in src) == (act == "tanh")
+    # sigmoid: e^a / (1 + e^a), in place where it is a whole equation, else by _sigmoid
+    in_place = re.search(r"numpy\.minimum\(([^,]+), (tmp_\w+), out=\1\)\n *numpy\.exp\(\1, out=\1\)",
                          src)
-    assert ("numpy.tanh(0.5 * " in src or in_place is not None) == (act == "sigmoid")
+    assert ("_sigmoid(" in src or in_place is not None) == (act == "sigmoid")
     assert "logaddexp" not in src or loss == "bce"  # the loss keeps its log-domain form
 
 
@@ -505,11 +506,12 @@ def test_rnn_source_is_optimized():
         assert "numpy.tanh(hs[" in src and "1 - hs" not in src  # never recomputes tanh(a)
         assert "numpy.matmul(x_all, U.T, out=h_all)\n    h_all += b" in src
         assert src.count("U.T") == 1 and "\n    numpy.matmul(x_all, U.T, out=h_all)\n" in src
-        assert "yhat_all[numpy.arange(len(yhat_all)), labels.ravel()] -= 1" in src
-        assert "numpy.matmul(yhat_all, V, out=dh_all)" in src
+        # the loss's gradient, by itself: the backward pass is a vector-Jacobian product
+        assert "yhat_rows[numpy.arange(len(yhat_rows)), labels.ravel()] -= 1" in src
+        assert "numpy.matmul(do_all, V, out=dh_all)" in src
         for line in ("grad_W = dh_all.T @ h_prev_all", "grad_U = dh_all.T @ x_all",
-                     "grad_V = yhat_all.T @ h_all", "grad_b = dh_all.sum(axis=0)",
-                     "grad_c = yhat_all.sum(axis=0)"):
+                     "grad_V = do_all.T @ h_all", "grad_b = dh_all.sum(axis=0)",
+                     "grad_c = do_all.sum(axis=0)"):
             assert src.count(line) == 1, line
         assert "WT = _aligned(W.T)" in src  # W^T once, contiguous, for every step's GEMM
         prev = "t - 1" if form == "loop" else "2"

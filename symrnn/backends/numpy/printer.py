@@ -42,6 +42,13 @@ computed into the scratch by a chain of ufuncs:
 
 ``onehot`` maps a matrix object to the code of its integer labels, one per row of the target
 (a one-hot vector has no dense array; it can only be subtracted in place).
+
+``index`` names the inputs that are integer class indices (x(t) is the one-hot vector of an
+index): such an input is read only by a matrix product, as a gather of rows of A^T, and a
+weight gradient over it is a sum of rows by index (the module's ``_index_sum``):
+
+    U x(t)                 ->  U.T[x_all]           numpy.take(U.T, x_all, axis=0, out=target)
+    sum_t g(t) x(t)^T      ->  _index_sum(g_all, x_all, N_IN).T
 """
 
 from __future__ import annotations
@@ -99,7 +106,8 @@ class BatchedNumPyPrinter(NumPyPrinter):
 
     printmethod = "_batched_numpycode"
     _default_settings = {**NumPyPrinter._default_settings, "names": {}, "summed": False,
-                         "strict": True, "transposes": {}, "scratch": None, "onehot": {}}
+                         "strict": True, "transposes": {}, "scratch": None, "onehot": {},
+                         "index": {}}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -120,7 +128,13 @@ class BatchedNumPyPrinter(NumPyPrinter):
             raise NotImplementedError(f"no array name for {what} {sp.sstr(key)}")
         return self._names[key]
 
+    def _is_index(self, expr) -> bool:
+        return isinstance(expr, At) and expr.name in self._settings["index"]
+
     def _print_MatrixSymbol(self, expr):
+        if self._is_index(expr):
+            raise NotImplementedError(f"{sp.sstr(expr)} is a class index: it is read only as "
+                                      f"A {sp.sstr(expr)} (a gather), got it elsewhere")
         if expr in self._settings["onehot"]:
             raise NotImplementedError(f"one-hot {sp.sstr(expr)} has no dense array; it can only "
                                       f"be subtracted in place")
@@ -164,6 +178,12 @@ class BatchedNumPyPrinter(NumPyPrinter):
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
         if self._settings["summed"] and len(factors) == 2 and self._is_vector(factors[0]) \
+                and factors[1].shape[0] == 1 and self._is_index(factors[1].T):
+            # g x^T, x(t) the one-hot vector of an index: the rows of g summed by index
+            x, flat = factors[1].T, self._unsummed()
+            code = (f"_index_sum({flat._print(factors[0])}, {self._lookup(x, 'index')}, "
+                    f"{self._settings['index'][x.name]}).T")
+        elif self._settings["summed"] and len(factors) == 2 and self._is_vector(factors[0]) \
                 and factors[1].shape[0] == 1 and self._is_vector(factors[1].T):
             # g v^T, v a vector expression (h(t-1), or f(t) (.) h(t-1) whose transpose SymPy
             # writes as f(t)^T (.) h(t-1)^T): one product over the stacked steps
@@ -178,6 +198,10 @@ class BatchedNumPyPrinter(NumPyPrinter):
                 code = self._print(g)  # diag(1) g = g (identity activation)
             else:
                 code = f"{self._elementwise_factor(d)} * {paren(self._print(g))}"
+        elif len(factors) == 2 and self._is_index(factors[1]) and \
+                isinstance(factors[0], (sp.MatrixSymbol, sp.Transpose)):
+            # A x(t), x(t) the one-hot vector of an index: rows of A^T
+            code = f"{self._transposed_param(factors[0])}[{self._lookup(factors[1], 'index')}]"
         elif self._is_vector(factors[-1]) and all(
                 isinstance(f, (sp.MatrixSymbol, sp.Transpose)) for f in factors[:-1]):
             parts = [paren(self._print(factors[-1]))]
@@ -216,12 +240,22 @@ class BatchedNumPyPrinter(NumPyPrinter):
         arg = paren(self._print(expr.arg))
         if act.numpy is not None:
             return f"{act.numpy}({arg})"
+        if act.numpy_helper:
+            return f"{helper_name(act)}({self._print(expr.arg)})"
         z = sp.Dummy("z", real=True)
         sub = self.__class__({**self._settings, "names": {**self._names, z: arg}})
         return sub._print(act.phi(z))
 
     def _print_Deriv(self, expr):
         z = sp.Dummy("z", real=True)
+        act = FUNCTIONS[expr.f]
+        if not expr.from_output and act.dphi_from_h is not None and \
+                (act.numpy is not None or act.numpy_helper):
+            # f'(a) written with f(a), computed by f's stable kernel (sigma(1 - sigma), not
+            # exp(-a) / (1 + exp(-a))^2, which overflows to inf / inf)
+            out = self._print(Apply(expr.f, expr.arg))
+            sub = self.__class__({**self._settings, "names": {**self._names, z: out}})
+            return sub._print(act.dphi_from_h(z))
         arg = paren(self._print(expr.arg))
         sub = self.__class__({**self._settings, "names": {**self._names, z: arg}})
         return sub._print(expr.scalar(z))
@@ -236,10 +270,12 @@ class BatchedNumPyPrinter(NumPyPrinter):
         raise NotImplementedError("explicit matrices are not printed in batched layout")
 
     def _print_not_supported(self, expr):
-        raise NotImplementedError(f"BatchedNumPyPrinter cannot print {type(expr).__name__}: {expr}")
+        raise NotImplementedError(f"BatchedNumPyPrinter cannot print {type(expr).__name__}: "
+                                  f"{expr}")
 
     def emptyPrinter(self, expr):
-        raise NotImplementedError(f"BatchedNumPyPrinter cannot print {type(expr).__name__}: {expr}")
+        raise NotImplementedError(f"BatchedNumPyPrinter cannot print {type(expr).__name__}: "
+                                  f"{expr}")
 
     # ------------------------------------------------------------ scalar elementwise bodies
 
@@ -248,13 +284,9 @@ class BatchedNumPyPrinter(NumPyPrinter):
         if exp == -1 and isinstance(base, sp.Add) and len(base.args) == 2 and 1 in base.args:
             other = [a for a in base.args if a != 1][0]
             if isinstance(other, sp.exp):
-                # 1/(1 + exp(u)) = (1 - tanh(u/2))/2: no overflow for any u, one tanh
-                # (ten times faster than exp(-logaddexp(0, u))), absolute error an ulp
-                u = other.args[0]
-                sign = "-"
-                if u.could_extract_minus_sign():  # sigmoid(x) = 1/(1 + exp(-x))
-                    u, sign = -u, "+"
-                return f"0.5 {sign} 0.5 * numpy.tanh(0.5 * {self.parenthesize(u, 50)})"
+                # 1/(1 + exp(u)) = sigmoid(-u), by the sigmoid's stable kernel (no overflow,
+                # a few ulp of relative accuracy for every u)
+                return f"{helper_name(FUNCTIONS['sigmoid'])}({self._print(-other.args[0])})"
         if exp == -1:
             return f"1 / {self.parenthesize(base, precedence(expr))}"
         if exp.is_Integer and exp > 0:
@@ -308,6 +340,12 @@ class BatchedNumPyPrinter(NumPyPrinter):
                 d, g = factors[0].args[0], factors[1]
                 if not _is_one(d):
                     return self._elementwise_into(d, g, target)
+            elif len(factors) == 2 and self._is_index(factors[1]) \
+                    and isinstance(factors[0], (sp.MatrixSymbol, sp.Transpose)):
+                x, a = self._lookup(factors[1], "index"), self._transposed_param(factors[0])
+                if new:
+                    return [f"{target} = {a}[{x}]"]
+                return [f"numpy.take({a}, {x}, axis=0, out={target})"]
             elif len(factors) == 2 and self._is_vector(factors[1]) \
                     and isinstance(factors[0], (sp.MatrixSymbol, sp.Transpose)):
                 v, a = self._print(factors[1]), self._transposed_param(factors[0])
@@ -393,11 +431,25 @@ class BatchedNumPyPrinter(NumPyPrinter):
             scratch = self._settings["scratch"]
             if scratch is not None and isinstance(positive_term, sp.MatMul):
                 product = self.print_into(positive_term, scratch)
-                if len(product) == 1 and product[0].startswith("numpy.matmul("):
+                if len(product) == 1 and product[0].startswith(("numpy.matmul(", "numpy.take(")):
                     lines += [product[0], f"{target} {op} {scratch}"]
                     continue
             lines.append(f"{target} {op} {self._print(positive_term)}")
         return lines
+
+
+def helper_name(act) -> str:
+    """The generated module's function for ``act`` (``numpy_helper``): _sigmoid."""
+    return f"_{act.name}"
+
+
+def helpers_used(code: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, body lines) of every activation helper ``code`` calls, in registry order."""
+    out = []
+    for act in FUNCTIONS.values():
+        if act.numpy_helper and f"{helper_name(act)}(" in code:
+            out.append((helper_name(act), act.numpy_helper))
+    return out
 
 
 def _is_one(d) -> bool:
@@ -424,16 +476,18 @@ def ordered_terms(terms) -> list:
     return sorted(terms, key=_rank)
 
 
-def print_batched(expr, names: dict, summed: bool = False, transposes: dict | None = None) -> str:
+def print_batched(expr, names: dict, summed: bool = False, transposes: dict | None = None,
+                  index: dict | None = None) -> str:
     """Print ``expr`` for row-batched arrays named by ``names`` (see the module docstring)."""
     return BatchedNumPyPrinter({"names": names, "summed": summed,
-                                "transposes": transposes or {}}).doprint(expr)
+                                "transposes": transposes or {},
+                                "index": index or {}}).doprint(expr)
 
 
 def print_into(expr, target: str, names: dict, transposes: dict | None = None,
                new: bool = False, scratch: str | None = None,
-               onehot: dict | None = None) -> list[str]:
+               onehot: dict | None = None, index: dict | None = None) -> list[str]:
     """Lines writing ``expr`` into the array ``target`` (see the module docstring)."""
     return BatchedNumPyPrinter({"names": names, "transposes": transposes or {},
-                                "scratch": scratch, "onehot": onehot or {}}).print_into(
-        expr, target, new=new)
+                                "scratch": scratch, "onehot": onehot or {},
+                                "index": index or {}}).print_into(expr, target, new=new)
