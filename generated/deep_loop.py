@@ -64,8 +64,8 @@ Vector-Jacobian product (for a loss of your own, or windows that chain exactly):
 
 out = {"o": o(t), "h1": h1(t), "h2": h2(t)}: the logits o(t) of every step and the states
 h1(t), h2(t) of every step 1..tau; final = {"h10": h1(tau), "h20": h2(tau)}. d_out holds the
-gradients of any subset of out's keys (shaped like them; missing keys are zero), d_final =
-{"h10": h1(tau), "h20": h2(tau)} of final's. grads: parameter name -> gradient; d_initial =
+gradients of any subset of out's keys (shaped like them; missing keys are zero), d_final those
+of final's {"h10": h1(tau), "h20": h2(tau)}. grads: parameter name -> gradient; d_initial =
 {"h10", "h20"}, the gradients of the initial values (shaped like them; for a None initial value
 one per sequence). No reduction applies: the gradients are those of the loss whose gradient
 d_out is.

@@ -59,8 +59,8 @@ Vector-Jacobian product (for a loss of your own, or windows that chain exactly):
     grads, d_initial = vjp_backward(params, tape, d_out, d_final=None)
 
 out = {"o": o(t)}: the logits o(t) of every step; final = {"o0": o(tau)}. d_out holds the
-gradients of any subset of out's keys (shaped like them; missing keys are zero), d_final =
-{"o0": o(tau)} of final's. grads: parameter name -> gradient; d_initial = {"o0"}, the gradients
+gradients of any subset of out's keys (shaped like them; missing keys are zero), d_final those
+of final's {"o0": o(tau)}. grads: parameter name -> gradient; d_initial = {"o0"}, the gradients
 of the initial values (shaped like them; for a None initial value one per sequence). No
 reduction applies: the gradients are those of the loss whose gradient d_out is.
 """

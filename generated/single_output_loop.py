@@ -60,10 +60,10 @@ Vector-Jacobian product (for a loss of your own, or windows that chain exactly):
 
 out = {"o": o(tau), "h": h(t)}: the logits of the output step (the loss is read at tau only)
 and the state h(t) of every step 1..tau; final = {"h0": h(tau)}. d_out holds the gradients of
-any subset of out's keys (shaped like them; missing keys are zero), d_final = {"h0": h(tau)} of
-final's. grads: parameter name -> gradient; d_initial = {"h0"}, the gradients of the initial
-values (shaped like them; for a None initial value one per sequence). No reduction applies: the
-gradients are those of the loss whose gradient d_out is.
+any subset of out's keys (shaped like them; missing keys are zero), d_final those of final's
+{"h0": h(tau)}. grads: parameter name -> gradient; d_initial = {"h0"}, the gradients of the
+initial values (shaped like them; for a None initial value one per sequence). No reduction
+applies: the gradients are those of the loss whose gradient d_out is.
 """
 
 import numpy

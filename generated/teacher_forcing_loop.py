@@ -57,11 +57,11 @@ Vector-Jacobian product (for a loss of your own, or windows that chain exactly):
     grads, d_initial = vjp_backward(params, tape, d_out, d_final=None)
 
 out = {"o": o(t)}: the logits o(t) of every step; final = {"y0": y(tau)}. d_out holds the
-gradients of any subset of out's keys (shaped like them; missing keys are zero), d_final = {}
-(nothing in final is differentiable) of final's. grads: parameter name -> gradient; d_initial =
-{} (the model has no initial values), the gradients of the initial values (shaped like them;
-for a None initial value one per sequence). No reduction applies: the gradients are those of
-the loss whose gradient d_out is.
+gradients of any subset of out's keys (shaped like them; missing keys are zero), d_final those
+of final's {} (nothing in final is differentiable). grads: parameter name -> gradient;
+d_initial = {} (the model has no initial values), the gradients of the initial values (shaped
+like them; for a None initial value one per sequence). No reduction applies: the gradients are
+those of the loss whose gradient d_out is.
 """
 
 import numpy
