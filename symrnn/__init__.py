@@ -5,10 +5,11 @@ equations -> certificate -> emitters (``symrnn.backends.numpy``, ``symrnn.docume
 See docs/architecture.md.
 """
 
-from .api import certify, derive, emit_numpy, matrix_equations, to_latex, unroll
+from .api import (certify, derive, emit_jax, emit_numpy, emit_torch, matrix_equations, to_latex,
+                  unroll)
 from .models import MODELS, get_model
 from .pipeline import Results, analyse
 from .spec import RNNSpec
 
 __all__ = ["RNNSpec", "MODELS", "get_model", "analyse", "Results", "unroll", "derive",
-           "matrix_equations", "certify", "emit_numpy", "to_latex"]
+           "matrix_equations", "certify", "emit_numpy", "emit_torch", "emit_jax", "to_latex"]

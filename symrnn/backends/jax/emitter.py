@@ -21,7 +21,6 @@ Nothing symbolic is computed here beyond printing.
 from __future__ import annotations
 
 import keyword
-import shlex
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -441,11 +440,6 @@ class _Emitter:
 
 # ---------------------------------------------------------------- public entry points
 
-def module_filename(spec) -> str:
-    from ..torch.emitter import module_filename as torch_name
-    return torch_name(spec).replace("_torch", "_jax", 1)
-
-
 def emit_jax(model: Model, spec, equations: list, command: str | None = None,
              catalogue: tuple = ()) -> str:
     """Python source of a module importing only JAX: the model's forward pass as a
@@ -453,7 +447,7 @@ def emit_jax(model: Model, spec, equations: list, command: str | None = None,
     ``loss`` and ``loss_and_grad``, for the sizes, activation, loss and reduction of
     ``spec``."""
     from ...functions import ACTIVATIONS
-    from ..torch.emitter import codegen_command, slice_code
+    from ..files import codegen_command, wrap
     from .kernels import LOSS_KERNELS
     if ACTIVATIONS[spec.activation].symbolic_only and model.uses_activation:
         raise ValueError(f"codegen needs a concrete activation: {spec.activation} is a generic, "
@@ -472,13 +466,14 @@ def emit_jax(model: Model, spec, equations: list, command: str | None = None,
                 for q in v.outputs]
     return render(TEMPLATE, **ctx, **{
         "m": model, "v": v, "spec": spec, "loss": loss, "reduction": REDUCTIONS[spec.reduction],
-        "command": python_comment(command or codegen_command(spec, backend="jax")),
+        "command": python_comment(command or codegen_command(spec, None, "jax")),
         "template": TEMPLATE, "class_target": loss.target == "class", "dims": DIMS,
         "size_code": SIZE_CODE, "arr": em.arrays, "code": _code, "step_text": step_text,
+        "wrap": wrap,
         "params": model.params, "kernels": LOSS_KERNELS[spec.loss], "out_code": out_code,
         "loss_grad_code": grad_code, "loss_grad_text": math_text(gm),
         "equations_text": [equation_text(eq.target.now, eq.rhs) for eq in v.equations],
     })
 
 
-__all__ = ["emit_jax", "module_filename"]
+__all__ = ["emit_jax"]

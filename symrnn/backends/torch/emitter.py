@@ -23,7 +23,6 @@ Nothing symbolic is computed here beyond printing.
 from __future__ import annotations
 
 import keyword
-import shlex
 from dataclasses import dataclass
 
 import sympy as sp
@@ -34,6 +33,7 @@ from ...naming import TAU, T, At, Grad, values_read
 from ...sanitize import python_comment
 from ...templating import render
 from ...text import equation_text, math_text, step_text
+from ..files import codegen_command, wrap
 from ..schedule import Block, Piece, key, schedule
 from ..vjp import VJP, Cotangent, build
 from .printer import Statements, print_torch, inplace_method
@@ -513,36 +513,6 @@ def _text(lhs, rhs) -> str:
 
 # ---------------------------------------------------------------- public entry points
 
-def module_filename(spec) -> str:
-    """``rnn_torch.py`` plus the non-default choices (as the NumPy module's name)."""
-    from ...spec import RNNSpec
-    parts = [spec.model_def.name.replace("-", "_"), "torch"]
-    default = RNNSpec()
-    for name, flag in (("n_in", "in"), ("n_hidden", "h"), ("n_out", "out")):
-        if getattr(spec, name) != getattr(default, name):
-            parts.append(f"{flag}{getattr(spec, name)}")
-    for name in ("activation", "loss", "reduction"):
-        if getattr(spec, name) != getattr(default, name):
-            parts.append(getattr(spec, name).replace("-", "_"))
-    return "_".join(parts) + ".py"
-
-
-def codegen_command(spec, out: str | None = None, backend: str = "torch") -> str:
-    from ...spec import RNNSpec
-    words = ["symrnn", "codegen", "--backend", backend]
-    default = RNNSpec()
-    if spec.model != default.model:
-        words += ["--model", spec.model]
-    for name, flag in (("n_in", "--inputs"), ("n_hidden", "--hidden"), ("n_out", "--outputs"),
-                       ("activation", "--activation"), ("loss", "--loss"),
-                       ("reduction", "--reduction")):
-        if getattr(spec, name) != getattr(default, name):
-            words += [flag, str(getattr(spec, name))]
-    if out is not None:
-        words += ["--out", out]
-    return shlex.join(words)
-
-
 def emit_torch(model: Model, spec, equations: list, command: str | None = None,
                catalogue: tuple = ()) -> str:
     """Python source of a module importing only torch: the model's forward pass and its
@@ -566,9 +536,11 @@ def emit_torch(model: Model, spec, equations: list, command: str | None = None,
                 for q in v.outputs]
     return render(TEMPLATE, **ctx, **{
         "m": m, "v": v, "spec": spec, "loss": loss, "reduction": REDUCTIONS[spec.reduction],
-        "command": python_comment(command or codegen_command(spec)), "template": TEMPLATE,
+        "command": python_comment(command or codegen_command(spec, None, "torch")),
+        "template": TEMPLATE,
         "class_target": loss.target == "class", "dims": DIMS, "size_code": SIZE_CODE,
         "arr": em.arrays, "code": _code, "T": T, "TAU": TAU, "step_text": step_text,
+        "wrap": wrap,
         "params": m.params, "equations_text": [equation_text(eq.target.now, eq.rhs)
                                                for eq in v.equations],
         "converter": converter(model, spec), "kernels": LOSS_KERNELS[spec.loss],
@@ -576,4 +548,4 @@ def emit_torch(model: Model, spec, equations: list, command: str | None = None,
     })
 
 
-__all__ = ["emit_torch", "module_filename", "codegen_command"]
+__all__ = ["emit_torch"]
