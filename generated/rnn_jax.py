@@ -56,7 +56,8 @@ def apply(params, x, h0=None, ):
 
 
 def criterion(o, y):
-    """L of the output o(t) (as ``apply`` returns it) and the targets y: L(t) = -log y^(t)[y(t)], L = sum_t L(t), summed over the batch."""
+    """L of the output o(t) (as ``apply`` returns it) and the targets y (tau rows, as x):
+    L(t) = -log y^(t)[y(t)], L = sum_t L(t), summed over the batch."""
     o = o if o.ndim == 3 else o[:, None]
     labels = jnp.asarray(y).astype(jnp.int32).reshape(o.shape[0], o.shape[1])
     loss = -jnp.take_along_axis(jax.nn.log_softmax(o, -1), labels[..., None], -1).sum()
@@ -82,7 +83,7 @@ def loss_and_grad(params, x, y, h0=None, return_state=False):
     o = outs[0]
     labels = p["labels"]
     yhat = jax.nn.softmax(o, -1)
-    L = criterion(o, labels)
+    L = criterion(o, p["labels"])
     d_o = yhat - jax.nn.one_hot(labels, N_OUT, dtype=yhat.dtype)
     d = (d_o,) + tuple(jnp.zeros_like(a) for a in outs[1:])
     grads, d_init = _backward(p["params"], p["xs"], *arrays, *d)

@@ -49,12 +49,12 @@ FINAL = {"h0": "h"}
 def apply(params, x, h0=None, validate=True):
     """(out, final) for a batch of sequences, differentiable (module docstring)."""
     p = _Inputs(params, x, None, {"h0": h0}, validate)
-    outs = BPTT.apply(p.xs, *p.init, *p.params)
-    return p.result(outs)
+    return p.result(BPTT.apply(p.xs, *p.init, *p.params))
 
 
 def criterion(o, y):
-    """L of the output o(t) (as ``apply`` returns it) and the targets y: L(t) = -log y^(t)[y(t)], L = sum_t L(t), summed over the batch."""
+    """L of the output o(t) (as ``apply`` returns it) and the targets y (tau rows, as x):
+    L(t) = -log y^(t)[y(t)], L = sum_t L(t), summed over the batch."""
     o = o if o.dim() == 3 else o[:, None]
     labels = torch.as_tensor(y, device=o.device).long().reshape(o.shape[0], o.shape[1])
     loss = torch.nn.functional.cross_entropy(o.reshape(-1, N_OUT), labels.reshape(-1), reduction="sum")
@@ -63,8 +63,9 @@ def criterion(o, y):
 
 def loss(params, x, y, h0=None, validate=True):
     """L, differentiable: ``criterion`` of ``apply``'s output."""
-    out, _final = apply(params, x, h0=h0, validate=validate)
-    return criterion(out["o"], y)
+    p = _Inputs(params, x, y, {"h0": h0}, validate)
+    o = BPTT.apply(p.xs, *p.init, *p.params)[0]
+    return criterion(o, p.labels)
 
 
 def loss_and_grad(params, x, y, h0=None, return_state=False, validate=True):
@@ -79,7 +80,7 @@ def loss_and_grad(params, x, y, h0=None, return_state=False, validate=True):
         o = outs[0]
         labels = p.labels
         yhat = torch.softmax(o, -1)
-        L = criterion(o, labels)
+        L = criterion(o, p.labels)
         d_o = yhat - torch.nn.functional.one_hot(labels, N_OUT).to(yhat.dtype)
         grads, d_init = _backward(dict(zip(PARAM_SHAPES, p.params)), p.xs, *arrays, d_o, None)
     grads.update(p.fold(d_init))
@@ -119,6 +120,7 @@ def vjp_backward(params, tape, d_out, d_final=None):
             d[q] = torch.zeros_like(rows)
         else:
             d[q] = d[q].clone()
+        g = torch.as_tensor(g, device=p.xs.device).to(p.dtype)
         d[q][-1] += g if not p.single else g[None]
     if "o" not in d:
         d["o"] = torch.zeros_like(_outputs(*arrays)[0])

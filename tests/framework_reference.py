@@ -10,6 +10,10 @@ the equations themselves, so a recurrence read forwards (h(t-1)) and one read ba
 
 from __future__ import annotations
 
+import functools
+import types
+from pathlib import Path
+
 import numpy as np
 import sympy as sp
 
@@ -17,6 +21,8 @@ from symrnn.functions import Apply
 from symrnn.models import get_model
 from symrnn.models.base import steps_of
 from symrnn.naming import TAU, T, At
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Ops:
@@ -137,3 +143,33 @@ def target_vectors(model_name: str, y, n_out: int, loss: str) -> np.ndarray:
     else:
         v[pad:] = y
     return v
+
+
+# ---------------------------------------------------------------- the emitted modules, cached
+
+@functools.lru_cache(maxsize=None)
+def equations(spec):
+    """The checked equations code is generated from (``pipeline.equations_for_code``), once
+    per spec and test session."""
+    from symrnn.pipeline import equations_for_code
+    return equations_for_code(spec)
+
+
+@functools.lru_cache(maxsize=None)
+def framework_module(backend: str, spec):
+    """The module ``--backend backend`` emits for ``spec``, executed from its source."""
+    from symrnn.backends.registry import get_backend
+    b = get_backend(backend)
+    m = get_model(spec.model)
+    src = b.emit(m, spec, equations(spec), b.forms[0], None, m.catalogue)
+    mod = types.ModuleType(f"gen_{backend}_{spec.model_def.name}_{spec.activation}_{spec.loss}")
+    exec(compile(src, f"<{mod.__name__}>", "exec"), mod.__dict__)
+    mod.SOURCE = src
+    return mod
+
+
+#: Every registered model and the example cells.
+EXAMPLES = tuple(sorted(str(p) for p in (ROOT / "examples").glob("*.toml")))
+#: One of each kind in the default run (the rest under -m slow): the note's network, a gated
+#: framework cell and a user's cell.
+QUICK = ("rnn", "gru-torch", str(ROOT / "examples" / "mgu.toml"))

@@ -49,3 +49,21 @@ def wrap(head: str, items: list[str], tail: str = "", indent: int = 4, width: in
         line += piece
     lines.append(line.rstrip())
     return "\n".join(lines)
+
+
+def loss_rows(lo, hi) -> str:
+    """The rows of y (steps 1..tau) that the loss reads at steps lo..hi, as a subscript
+    ("" for all of them, "[-1:]" for tau alone), counted from the end where a bound is
+    tau-relative (the code knows tau only from the shapes)."""
+    import sympy as sp
+
+    from ..naming import TAU
+    start, stop = sp.expand(sp.sympify(lo) - 1), sp.expand(sp.sympify(hi))
+    if start == 0 and stop == TAU:
+        return ""
+    if start.has(TAU):
+        start = sp.expand(start - TAU)
+    end = sp.expand(stop - TAU)
+    if start.has(TAU) or end.has(TAU):
+        raise NotImplementedError(f"loss steps {lo}..{hi}")
+    return f"[{'' if start == 0 else sp.sstr(start)}:{'' if end == 0 else sp.sstr(end)}]"

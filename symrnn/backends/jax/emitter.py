@@ -447,7 +447,7 @@ def emit_jax(model: Model, spec, equations: list, command: str | None = None,
     ``loss`` and ``loss_and_grad``, for the sizes, activation, loss and reduction of
     ``spec``."""
     from ...functions import ACTIVATIONS
-    from ..files import codegen_command, wrap
+    from ..files import codegen_command, loss_rows, wrap
     from .kernels import LOSS_KERNELS
     if ACTIVATIONS[spec.activation].symbolic_only and model.uses_activation:
         raise ValueError(f"codegen needs a concrete activation: {spec.activation} is a generic, "
@@ -469,7 +469,7 @@ def emit_jax(model: Model, spec, equations: list, command: str | None = None,
         "command": python_comment(command or codegen_command(spec, None, "jax")),
         "template": TEMPLATE, "class_target": loss.target == "class", "dims": DIMS,
         "size_code": SIZE_CODE, "arr": em.arrays, "code": _code, "step_text": step_text,
-        "wrap": wrap,
+        "wrap": wrap, "loss_rows": loss_rows(*v.out_steps[model.output.name]),
         "params": model.params, "kernels": LOSS_KERNELS[spec.loss], "out_code": out_code,
         "loss_grad_code": grad_code, "loss_grad_text": math_text(gm),
         "equations_text": [equation_text(eq.target.now, eq.rhs) for eq in v.equations],

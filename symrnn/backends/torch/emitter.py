@@ -33,7 +33,7 @@ from ...naming import TAU, T, At, Grad, values_read
 from ...sanitize import python_comment
 from ...templating import render
 from ...text import equation_text, math_text, step_text
-from ..files import codegen_command, wrap
+from ..files import codegen_command, loss_rows, wrap
 from ..schedule import Block, Piece, key, schedule
 from ..vjp import VJP, Cotangent, build
 from .printer import Statements, print_torch, inplace_method
@@ -540,7 +540,7 @@ def emit_torch(model: Model, spec, equations: list, command: str | None = None,
         "template": TEMPLATE,
         "class_target": loss.target == "class", "dims": DIMS, "size_code": SIZE_CODE,
         "arr": em.arrays, "code": _code, "T": T, "TAU": TAU, "step_text": step_text,
-        "wrap": wrap,
+        "wrap": wrap, "loss_rows": loss_rows(*v.out_steps[model.output.name]),
         "params": m.params, "equations_text": [equation_text(eq.target.now, eq.rhs)
                                                for eq in v.equations],
         "converter": converter(model, spec), "kernels": LOSS_KERNELS[spec.loss],
