@@ -170,13 +170,13 @@ def _forward(P, xs, h0, s0):
     # W_ho^T
     W_ho_T = P["W_ho"].T
     # W_ii x(t) + b_ii + b_hi: the part of a_i(t) that does not depend on the loop, for steps 1..tau at once
-    a_i_hoisted = (P["b_hi"] + P["b_ii"] + xs.reshape(-1, N_IN) @ P["W_ii"].T).reshape(-1, batch, N_HIDDEN)
+    a_i_hoisted = P["b_hi"] + P["b_ii"] + xs @ P["W_ii"].T
     # W_if x(t) + b_if + b_hf: the part of a_f(t) that does not depend on the loop, for steps 1..tau at once
-    a_f_hoisted = (P["b_hf"] + P["b_if"] + xs.reshape(-1, N_IN) @ P["W_if"].T).reshape(-1, batch, N_HIDDEN)
+    a_f_hoisted = P["b_hf"] + P["b_if"] + xs @ P["W_if"].T
     # W_ig x(t) + b_ig + b_hg: the part of a_g(t) that does not depend on the loop, for steps 1..tau at once
-    a_g_hoisted = (P["b_hg"] + P["b_ig"] + xs.reshape(-1, N_IN) @ P["W_ig"].T).reshape(-1, batch, N_HIDDEN)
+    a_g_hoisted = P["b_hg"] + P["b_ig"] + xs @ P["W_ig"].T
     # W_io x(t) + b_io + b_ho: the part of a_q(t) that does not depend on the loop, for steps 1..tau at once
-    a_q_hoisted = (P["b_ho"] + P["b_io"] + xs.reshape(-1, N_IN) @ P["W_io"].T).reshape(-1, batch, N_HIDDEN)
+    a_q_hoisted = P["b_ho"] + P["b_io"] + xs @ P["W_io"].T
     # steps 1..tau, ascending
     def step(carry, inp):
         # the loop's own values at the step before
@@ -228,7 +228,7 @@ def _forward(P, xs, h0, s0):
     hs = jnp.concatenate([h0[None], h_1], 0)
     # o(t) = c + V h(t)
     # for steps 1..tau at once
-    os = (P["c"] + hs[1:].reshape(-1, N_HIDDEN) @ P["V"].T).reshape(-1, batch, N_OUT)
+    os = P["c"] + hs[1:] @ P["V"].T
 
     return a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os
 
@@ -243,9 +243,9 @@ def _backward(P, xs, a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os, d_o, d
     tau, batch, dtype = xs.shape[0], xs.shape[1], xs.dtype
     # grad_o(t) L = d_o(t)
     # for steps 1..tau at once
-    dos = (d_o.reshape(-1, N_OUT)).reshape(-1, batch, N_OUT)
+    dos = d_o
     # V^T grad_o(t) L + d_h(t): the part of grad_h(t) L that does not depend on the loop, for steps 1..tau at once
-    dh_hoisted = (dos.reshape(-1, N_OUT) @ P["V"] + d_h.reshape(-1, N_HIDDEN)).reshape(-1, batch, N_HIDDEN)
+    dh_hoisted = dos @ P["V"] + d_h
     # step t = tau
     # grad_h(tau) L = V^T grad_o(tau) L + d_h(tau)
     dh_s0 = dh_hoisted[tau - 1]
@@ -325,41 +325,41 @@ def _backward(P, xs, a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os, d_o, d
     # parameter gradients: sums over t (and the batch) as single products over stacked steps
     grads = {}
     # grad_c L = sum_t grad_o(t) L, one product or column sum over all steps
-    grads["c"] = dos.reshape(-1, N_OUT).sum(0)
+    grads["c"] = dos.sum((0, 1))
     # grad_V L = sum_t grad_o(t) L h(t)^T, one product or column sum over all steps
-    grads["V"] = dos.reshape(-1, N_OUT).T @ hs[1:].reshape(-1, N_HIDDEN)
+    grads["V"] = jnp.einsum("tbi,tbj->ij", dos, hs[1:])
     # grad_b_ho L = sum_t grad_a_q(t) L, one product or column sum over all steps
-    grads["b_ho"] = da_qs.reshape(-1, N_HIDDEN).sum(0)
+    grads["b_ho"] = da_qs.sum((0, 1))
     # grad_b_io L: the same sum as grad_b_ho L
     grads["b_io"] = grads["b_ho"]
     # grad_W_ho L = sum_t grad_a_q(t) L h(t-1)^T, one product or column sum over all steps
-    grads["W_ho"] = da_qs.reshape(-1, N_HIDDEN).T @ hs[:-1].reshape(-1, N_HIDDEN)
+    grads["W_ho"] = jnp.einsum("tbi,tbj->ij", da_qs, hs[:-1])
     # grad_W_io L = sum_t grad_a_q(t) L x(t)^T, one product or column sum over all steps
-    grads["W_io"] = da_qs.reshape(-1, N_HIDDEN).T @ xs.reshape(-1, N_IN)
+    grads["W_io"] = jnp.einsum("tbi,tbj->ij", da_qs, xs)
     # grad_b_hg L = sum_t grad_a_g(t) L, one product or column sum over all steps
-    grads["b_hg"] = da_gs.reshape(-1, N_HIDDEN).sum(0)
+    grads["b_hg"] = da_gs.sum((0, 1))
     # grad_b_ig L: the same sum as grad_b_hg L
     grads["b_ig"] = grads["b_hg"]
     # grad_W_hg L = sum_t grad_a_g(t) L h(t-1)^T, one product or column sum over all steps
-    grads["W_hg"] = da_gs.reshape(-1, N_HIDDEN).T @ hs[:-1].reshape(-1, N_HIDDEN)
+    grads["W_hg"] = jnp.einsum("tbi,tbj->ij", da_gs, hs[:-1])
     # grad_W_ig L = sum_t grad_a_g(t) L x(t)^T, one product or column sum over all steps
-    grads["W_ig"] = da_gs.reshape(-1, N_HIDDEN).T @ xs.reshape(-1, N_IN)
+    grads["W_ig"] = jnp.einsum("tbi,tbj->ij", da_gs, xs)
     # grad_b_hf L = sum_t grad_a_f(t) L, one product or column sum over all steps
-    grads["b_hf"] = da_fs.reshape(-1, N_HIDDEN).sum(0)
+    grads["b_hf"] = da_fs.sum((0, 1))
     # grad_b_if L: the same sum as grad_b_hf L
     grads["b_if"] = grads["b_hf"]
     # grad_W_hf L = sum_t grad_a_f(t) L h(t-1)^T, one product or column sum over all steps
-    grads["W_hf"] = da_fs.reshape(-1, N_HIDDEN).T @ hs[:-1].reshape(-1, N_HIDDEN)
+    grads["W_hf"] = jnp.einsum("tbi,tbj->ij", da_fs, hs[:-1])
     # grad_W_if L = sum_t grad_a_f(t) L x(t)^T, one product or column sum over all steps
-    grads["W_if"] = da_fs.reshape(-1, N_HIDDEN).T @ xs.reshape(-1, N_IN)
+    grads["W_if"] = jnp.einsum("tbi,tbj->ij", da_fs, xs)
     # grad_b_hi L = sum_t grad_a_i(t) L, one product or column sum over all steps
-    grads["b_hi"] = da_is.reshape(-1, N_HIDDEN).sum(0)
+    grads["b_hi"] = da_is.sum((0, 1))
     # grad_b_ii L: the same sum as grad_b_hi L
     grads["b_ii"] = grads["b_hi"]
     # grad_W_hi L = sum_t grad_a_i(t) L h(t-1)^T, one product or column sum over all steps
-    grads["W_hi"] = da_is.reshape(-1, N_HIDDEN).T @ hs[:-1].reshape(-1, N_HIDDEN)
+    grads["W_hi"] = jnp.einsum("tbi,tbj->ij", da_is, hs[:-1])
     # grad_W_ii L = sum_t grad_a_i(t) L x(t)^T, one product or column sum over all steps
-    grads["W_ii"] = da_is.reshape(-1, N_HIDDEN).T @ xs.reshape(-1, N_IN)
+    grads["W_ii"] = jnp.einsum("tbi,tbj->ij", da_is, xs)
 
     return grads, {"h0": dhs[0], "s0": dss[0]}
 

@@ -151,7 +151,7 @@ def _forward(P, xs, h0):
     # W^T
     W_T = P["W"].T
     # b + U x(t): the part of a(t) that does not depend on the loop, for steps 1..tau at once
-    a_hoisted = (P["b"] + xs.reshape(-1, N_IN) @ P["U"].T).reshape(-1, batch, N_HIDDEN)
+    a_hoisted = P["b"] + xs @ P["U"].T
     # steps 1..tau, ascending
     def step(carry, inp):
         # the loop's own values at the step before
@@ -171,7 +171,7 @@ def _forward(P, xs, h0):
     hs = jnp.concatenate([h0[None], h_1], 0)
     # o(t) = c + V h(t)  (10.10)
     # for steps 1..tau at once
-    os = (P["c"] + hs[1:].reshape(-1, N_HIDDEN) @ P["V"].T).reshape(-1, batch, N_OUT)
+    os = P["c"] + hs[1:] @ P["V"].T
 
     return as_, hs, os
 
@@ -187,9 +187,9 @@ def _backward(P, xs, as_, hs, os, d_o, d_h):
     # grad_o(t) L = d_o(t)
     # for steps 1..tau at once
     # (the note prints this gradient: bptt.grad_o)
-    dos = (d_o.reshape(-1, N_OUT)).reshape(-1, batch, N_OUT)
+    dos = d_o
     # V^T grad_o(t) L + d_h(t): the part of grad_h(t) L that does not depend on the loop, for steps 1..tau at once
-    dh_hoisted = (dos.reshape(-1, N_OUT) @ P["V"] + d_h.reshape(-1, N_HIDDEN)).reshape(-1, batch, N_HIDDEN)
+    dh_hoisted = dos @ P["V"] + d_h
     # step t = tau
     # grad_h(tau) L = V^T grad_o(tau) L + d_h(tau)
     # (the note prints this gradient: bptt.grad_h_tau)
@@ -221,15 +221,15 @@ def _backward(P, xs, as_, hs, os, d_o, d_h):
     # parameter gradients: sums over t (and the batch) as single products over stacked steps
     grads = {}
     # grad_c L = sum_t grad_o(t) L, one product or column sum over all steps
-    grads["c"] = dos.reshape(-1, N_OUT).sum(0)
+    grads["c"] = dos.sum((0, 1))
     # grad_b L = sum_t grad_a(t) L, one product or column sum over all steps
-    grads["b"] = das.reshape(-1, N_HIDDEN).sum(0)
+    grads["b"] = das.sum((0, 1))
     # grad_V L = sum_t grad_o(t) L h(t)^T, one product or column sum over all steps
-    grads["V"] = dos.reshape(-1, N_OUT).T @ hs[1:].reshape(-1, N_HIDDEN)
+    grads["V"] = jnp.einsum("tbi,tbj->ij", dos, hs[1:])
     # grad_W L = sum_t grad_a(t) L h(t-1)^T, one product or column sum over all steps
-    grads["W"] = das.reshape(-1, N_HIDDEN).T @ hs[:-1].reshape(-1, N_HIDDEN)
+    grads["W"] = jnp.einsum("tbi,tbj->ij", das, hs[:-1])
     # grad_U L = sum_t grad_a(t) L x(t)^T, one product or column sum over all steps
-    grads["U"] = das.reshape(-1, N_HIDDEN).T @ xs.reshape(-1, N_IN)
+    grads["U"] = jnp.einsum("tbi,tbj->ij", das, xs)
 
     return grads, {"h0": dhs[0]}
 

@@ -11,11 +11,13 @@ rows, an array of shape (..., batch, n). ``RowAlgebra`` is a mixin for a SymPy c
     f(a) (Apply)       ->  the function, printed from its SymPy definition by the printer
     1 (OneMatrix)      ->  1                  broadcasts
 
-With ``summed=True`` an expression is read as a sum over every row of 2-D arrays that stack
-all steps and sequences (a parameter's gradient, sum_t g(t) h(t)^T):
+With ``summed=True`` an expression is read as a sum over every row of arrays that stack all
+steps and sequences (a parameter's gradient, sum_t g(t) h(t)^T), by default 2-D:
 
     g * h.T            ->  g.T @ h            one product over all steps
     g                  ->  g.sum(0)
+
+(a printer for (steps, batch, n) arrays overrides ``_sum_outer`` and ``_sum_rows``).
 
 Array names come from ``names``, a dict keyed by the matrix-level objects themselves (``At``,
 ``Grad``, ``Cotangent``, parameter symbols, and the scalar placeholders of elementwise
@@ -113,6 +115,10 @@ class RowAlgebra:
         """The sum over the rows of a 2-D array (a bias gradient)."""
         return f"{paren(code)}.sum(0)"
 
+    def _sum_outer(self, g: str, v: str) -> str:
+        """sum over the rows of g v^T (a weight gradient): one product."""
+        return f"{paren(g)}.T @ {paren(v)}"
+
     # ------------------------------------------------------------ entry
 
     def doprint(self, expr, assign_to=None):
@@ -168,7 +174,7 @@ class RowAlgebra:
         if self._settings["summed"] and len(factors) == 2 and is_vector(factors[0]) \
                 and factors[1].shape[0] == 1 and is_vector(factors[1].T):
             flat = self.flat()  # g v^T summed over the stacked steps: one product
-            code = f"{paren(flat._print(factors[0]))}.T @ {paren(flat._print(factors[1].T))}"
+            code = self._sum_outer(flat._print(factors[0]), flat._print(factors[1].T))
         elif self._settings["summed"]:
             raise NotImplementedError(f"summed printing supports g and g * h.T, got {expr}")
         elif len(factors) == 2 and isinstance(factors[0], sp.DiagMatrix) \

@@ -6,14 +6,16 @@ The step schedule (``symrnn.backends.schedule``) orders the pieces; this emitter
 without mutation:
 
 - a piece computed for all its steps at once is one expression over stacked arrays
-  (steps, batch, n); terms hoisted out of a loop (b + U x(t), V^T grad_o(t)) likewise;
+  (steps, batch, n), never flattened (a batch sharded over devices stays sharded); terms
+  hoisted out of a loop (b + U x(t), V^T grad_o(t)) likewise;
 - a time loop is a ``lax.scan`` per range of steps (``reverse=True`` for a loop that runs
   down): the carry holds the loop's own values of the previous step, the scanned inputs the
   hoisted parts and every other value read at each step, and the scan stacks each value of
   the loop for the steps after it; a single step (t = tau, t = 0) is written out;
 - each quantity's array is the concatenation of its parts (the initial value, the scans'
   outputs, single steps) in step order, made once its loop is done;
-- parameter gradients are single products over the stacked steps.
+- parameter gradients are single products over the stacked steps (``jnp.einsum`` over the
+  step and batch axes).
 
 Nothing symbolic is computed here beyond printing.
 """
@@ -156,7 +158,7 @@ class _Emitter:
             a = self.arrays[self._key(leaf)]
             if not a.done:
                 raise NotImplementedError(f"{a.what} is read before it is computed")
-            names[leaf] = f"{rows(a, lo + k, hi + k)}.reshape(-1, {a.size})"
+            names[leaf] = rows(a, lo + k, hi + k)
         return names
 
     def value(self, expr, names: dict, shape_code: str) -> str:
@@ -187,10 +189,10 @@ class _Emitter:
         a = self.arrays[k]
         names = self.names_over(p.expr, p.lo, p.hi)
         var = self.new(f"{a.base}_{len(a.parts)}") if len(self._pieces(k)) > 1 else a.name
-        code = self.value(p.expr, names, f"({_code(p.hi - p.lo + 1)} * batch, {a.size})")
+        code = self.value(p.expr, names, f"({_code(p.hi - p.lo + 1)}, batch, {a.size})")
         a.parts.append((p.lo, p.hi, var))
         c = self.comment(p, grad)
-        return [Stmt(f"{var} = ({code}).reshape(-1, batch, {a.size})",
+        return [Stmt(f"{var} = {code}",
                      c[:1] + (f"for steps {step_text(p.lo)}..{step_text(p.hi)} at once",)
                      + c[1:])]
 
@@ -209,8 +211,7 @@ class _Emitter:
             var = self.new(f"{a.base}_hoisted")
             what = f"grad_{h.target}(t) L" if grad else f"{h.target}(t)"
             inside = " (inside the function applied to it)" if h.inside else ""
-            out.append(Stmt(f"{var} = ({self.value(h.expr, names, '')}).reshape(-1, batch, "
-                            f"{a.size})",
+            out.append(Stmt(f"{var} = {self.value(h.expr, names, '')}",
                             (f"{math_text(h.expr)}: the part of {what} that does not depend on "
                              f"the loop{inside}, for steps {step_text(h.lo)}..{step_text(h.hi)} "
                              f"at once",)))
