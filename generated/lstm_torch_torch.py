@@ -169,13 +169,17 @@ def _forward(P, xs, h0, s0):
     """Every quantity of the model for every step (tau from the shape of xs)."""
     tau, batch = xs.shape[0], xs.shape[1]
     new = dict(dtype=xs.dtype, device=xs.device)
-    is_ = torch.empty((tau, batch, N_HIDDEN), **new)  # i(t), steps 1..tau
-    fs = torch.empty((tau, batch, N_HIDDEN), **new)  # f(t), steps 1..tau
-    gs = torch.empty((tau, batch, N_HIDDEN), **new)  # g(t), steps 1..tau
-    qs = torch.empty((tau, batch, N_HIDDEN), **new)  # q(t), steps 1..tau
+    stack_ifqg = torch.empty((tau, batch, 4 * N_HIDDEN), **new)  # i(t), f(t), q(t), g(t) side by side
+    stack_ifqg_t = stack_ifqg.unbind(0)
+    is_ = stack_ifqg[..., :N_HIDDEN]
+    fs = stack_ifqg[..., N_HIDDEN:2 * N_HIDDEN]
+    gs = stack_ifqg[..., 3 * N_HIDDEN:4 * N_HIDDEN]
+    qs = stack_ifqg[..., 2 * N_HIDDEN:3 * N_HIDDEN]
     ss = torch.empty((tau + 1, batch, N_HIDDEN), **new)  # s(t), steps 0..tau
     hs = torch.empty((tau + 1, batch, N_HIDDEN), **new)  # h(t), steps 0..tau
     os = torch.empty((tau, batch, N_OUT), **new)  # o(t), steps 1..tau
+    stack_ifqg_sigmoid = stack_ifqg[..., :3 * N_HIDDEN].unbind(0)
+    stack_ifqg_tanh = stack_ifqg[..., 3 * N_HIDDEN:4 * N_HIDDEN].unbind(0)
     hs[0] = h0
     ss[0] = s0
     i = is_.unbind(0)  # i[k]: the row of step 1 + k
@@ -184,69 +188,39 @@ def _forward(P, xs, h0, s0):
     q = qs.unbind(0)  # q[k]: the row of step 1 + k
     s = ss.unbind(0)  # s[k]: the row of step 0 + k
     h = hs.unbind(0)  # h[k]: the row of step 0 + k
-    # W_hi^T, for every step
-    W_hi_T = P["W_hi"].T
-    # W_hf^T, for every step
-    W_hf_T = P["W_hf"].T
-    # W_hg^T, for every step
-    W_hg_T = P["W_hg"].T
-    # W_ho^T, for every step
-    W_ho_T = P["W_ho"].T
-    # i(t) for steps 1..tau, one row per step and sequence
-    i_all = is_.reshape(-1, N_HIDDEN)
+    # W_hi, W_hf, W_ho, W_hg stacked: one product per step for a_i, a_f, a_q, a_g
+    W_ifqg = torch.cat([P["W_hi"], P["W_hf"], P["W_ho"], P["W_hg"]]).T
     # x(t) for steps 1..tau, one row per step and sequence
     x_all = xs.reshape(-1, N_IN)
-    # W_ii x(t) + b_ii + b_hi: the part of a_i(t) that does not depend on the loop,
-    # for steps 1..tau at once, in the storage of a_i(t)
-    torch.mm(x_all, P["W_ii"].T, out=i_all)
-    i_all.add_(P["b_hi"])
-    i_all.add_(P["b_ii"])
-    # f(t) for steps 1..tau, one row per step and sequence
-    f_all = fs.reshape(-1, N_HIDDEN)
-    # W_if x(t) + b_if + b_hf: the part of a_f(t) that does not depend on the loop,
-    # for steps 1..tau at once, in the storage of a_f(t)
-    torch.mm(x_all, P["W_if"].T, out=f_all)
-    f_all.add_(P["b_hf"])
-    f_all.add_(P["b_if"])
-    # g(t) for steps 1..tau, one row per step and sequence
-    g_all = gs.reshape(-1, N_HIDDEN)
-    # W_ig x(t) + b_ig + b_hg: the part of a_g(t) that does not depend on the loop,
-    # for steps 1..tau at once, in the storage of a_g(t)
-    torch.mm(x_all, P["W_ig"].T, out=g_all)
-    g_all.add_(P["b_hg"])
-    g_all.add_(P["b_ig"])
-    # q(t) for steps 1..tau, one row per step and sequence
-    q_all = qs.reshape(-1, N_HIDDEN)
-    # W_io x(t) + b_io + b_ho: the part of a_q(t) that does not depend on the loop,
-    # for steps 1..tau at once, in the storage of a_q(t)
-    torch.mm(x_all, P["W_io"].T, out=q_all)
-    q_all.add_(P["b_ho"])
-    q_all.add_(P["b_io"])
+    # W_ii x(t) + b_ii + b_hi, W_if x(t) + b_if + b_hf, W_io x(t) + b_io + b_ho, W_ig x(t) + b_ig + b_hg: the parts of a_i, a_f, a_q, a_g that do not depend on the loop,
+    # for steps 1..tau at once, one product into stack_ifqg
+    W_ifqg_in = torch.cat([P["W_ii"], P["W_if"], P["W_io"], P["W_ig"]]).T
+    stack_ifqg_all = stack_ifqg.view(-1, 4 * N_HIDDEN)
+    torch.mm(x_all, W_ifqg_in, out=stack_ifqg_all)
+    stack_ifqg_all.add_(torch.cat([P["b_ii"] + P["b_hi"], P["b_if"] + P["b_hf"], P["b_io"] + P["b_ho"], P["b_ig"] + P["b_hg"]]))
     for t in range(1, tau + 1):
+        # W_hi h(t-1), W_hf h(t-1), W_ho h(t-1), W_hg h(t-1): one product into a_i, a_f, a_q, a_g side by side
+        # i(t), f(t), q(t) = sigmoid(...) at once, in place
+        # g(t) = tanh(...) at once, in place
+        stack_ifqg_t[t - 1].addmm_(h[t - 1], W_ifqg)
+        stack_ifqg_sigmoid[t - 1].sigmoid_()
+        stack_ifqg_tanh[t - 1].tanh_()
         # a_i(t) = W_ii x(t) + b_ii + W_hi h(t-1) + b_hi
-        # in i[t - 1], which holds the hoisted part
-        i[t - 1].addmm_(h[t - 1], W_hi_T)
+        # (already in place: nothing to add at this step)
         # i(t) = sigmoid(a_i(t))
-        # in place, in i[t - 1]
-        i[t - 1].sigmoid_()
+        # (applied with stack_ifqg)
         # a_f(t) = W_if x(t) + b_if + W_hf h(t-1) + b_hf
-        # in f[t - 1], which holds the hoisted part
-        f[t - 1].addmm_(h[t - 1], W_hf_T)
+        # (already in place: nothing to add at this step)
         # f(t) = sigmoid(a_f(t))
-        # in place, in f[t - 1]
-        f[t - 1].sigmoid_()
+        # (applied with stack_ifqg)
         # a_g(t) = W_ig x(t) + b_ig + W_hg h(t-1) + b_hg
-        # in g[t - 1], which holds the hoisted part
-        g[t - 1].addmm_(h[t - 1], W_hg_T)
+        # (already in place: nothing to add at this step)
         # g(t) = tanh(a_g(t))
-        # in place, in g[t - 1]
-        g[t - 1].tanh_()
+        # (applied with stack_ifqg)
         # a_q(t) = W_io x(t) + b_io + W_ho h(t-1) + b_ho
-        # in q[t - 1], which holds the hoisted part
-        q[t - 1].addmm_(h[t - 1], W_ho_T)
+        # (already in place: nothing to add at this step)
         # q(t) = sigmoid(a_q(t))
-        # in place, in q[t - 1]
-        q[t - 1].sigmoid_()
+        # (applied with stack_ifqg)
         # s(t) = f(t) (.) s(t-1) + i(t) (.) g(t)
         torch.mul(f[t - 1], s[t - 1], out=s[t])
         s[t].addcmul_(i[t - 1], g[t - 1])
@@ -271,27 +245,45 @@ def _outputs(is_, fs, gs, qs, ss, hs, os):
 
 
 def _backward(P, xs, is_, fs, gs, qs, ss, hs, os, d_o, d_h, d_s):
-    """BPTT: the gradient of every quantity, then of the parameters and initial values    (d_h, d_s may be None: no gradient reaches that output)."""
+    """BPTT: the gradient of every quantity, then of the parameters and initial values.
+d_h, d_s may be None (no gradient reaches that output).
+    """
     tau, batch = xs.shape[0], xs.shape[1]
     new = dict(dtype=xs.dtype, device=xs.device)
     dhs = torch.empty((tau + 1, batch, N_HIDDEN), **new)  # grad_h(t) L, steps 0..tau
     dss = torch.empty((tau + 1, batch, N_HIDDEN), **new)  # grad_s(t) L, steps 0..tau
-    dqs = torch.empty((tau, batch, N_HIDDEN), **new)  # grad_q(t) L, steps 1..tau
-    dgs = torch.empty((tau, batch, N_HIDDEN), **new)  # grad_g(t) L, steps 1..tau
-    dfs = torch.empty((tau, batch, N_HIDDEN), **new)  # grad_f(t) L, steps 1..tau
-    dis = torch.empty((tau, batch, N_HIDDEN), **new)  # grad_i(t) L, steps 1..tau
-    i = is_.unbind(0)
+    stack_da_ifgq = torch.empty((tau, batch, 4 * N_HIDDEN), **new)  # grad_a_i(t) L, grad_a_f(t) L, grad_a_g(t) L, grad_a_q(t) L side by side
+    stack_da_ifgq_t = stack_da_ifgq.unbind(0)
+    da_qs = stack_da_ifgq[..., 3 * N_HIDDEN:4 * N_HIDDEN]
+    da_gs = stack_da_ifgq[..., 2 * N_HIDDEN:3 * N_HIDDEN]
+    da_fs = stack_da_ifgq[..., N_HIDDEN:2 * N_HIDDEN]
+    da_is = stack_da_ifgq[..., :N_HIDDEN]
     f = fs.unbind(0)
-    g = gs.unbind(0)
     q = qs.unbind(0)
     s = ss.unbind(0)
-    d_s_t = d_s.unbind(0) if d_s is not None else None
     dh = dhs.unbind(0)
     ds = dss.unbind(0)
-    dq = dqs.unbind(0)
-    dg = dgs.unbind(0)
-    df = dfs.unbind(0)
-    di = dis.unbind(0)
+    da_q = da_qs.unbind(0)
+    da_g = da_gs.unbind(0)
+    da_f = da_fs.unbind(0)
+    da_i = da_is.unbind(0)
+    # k1(t) = tanh'(s(t)) (.) q(t), for steps 1..tau-1 at once (a factor of the loop below)
+    k1s = (1 - torch.tanh(ss[1:-1])**2) * qs[:-1]
+    k1 = k1s.unbind(0)
+    # k2(t) = q(t)*(1 - q(t)) (.) tanh(s(t)), for steps 1..tau at once (a factor of the loop below)
+    k2s = (qs*(1 - qs)) * torch.tanh(ss[1:])
+    k2 = k2s.unbind(0)
+    # k3(t) = 1 - g(t)^2 (.) i(t), for steps 1..tau at once (a factor of the loop below)
+    k3s = (1 - gs**2) * is_
+    k3 = k3s.unbind(0)
+    # k4(t) = f(t)*(1 - f(t)) (.) s(t-1), for steps 1..tau at once (a factor of the loop below)
+    k4s = (fs*(1 - fs)) * ss[:-1]
+    k4 = k4s.unbind(0)
+    # k5(t) = i(t)*(1 - i(t)) (.) g(t), for steps 1..tau at once (a factor of the loop below)
+    k5s = (is_*(1 - is_)) * gs
+    k5 = k5s.unbind(0)
+    # W_hi, W_hf, W_hg, W_ho stacked: one product per step for a_i, a_f, a_g, a_q
+    W_da_ifgq = torch.cat([P["W_hi"], P["W_hf"], P["W_hg"], P["W_ho"]])
     # grad_o(t) L = d_o(t)
     # (the given tensor d_o itself)
     # grad_h(t) L for steps 1..tau, one row per step and sequence
@@ -305,119 +297,86 @@ def _backward(P, xs, is_, fs, gs, qs, ss, hs, os, d_o, d_h, d_s):
     torch.mm(d_o_all, P["V"], out=dh_all)
     if d_h is not None:
         dh_all.add_(d_h_all)
+    # grad_s(t) L for steps 1..tau, one row per step and sequence
+    ds_all = dss[1:].reshape(-1, N_HIDDEN)
+    # the given gradient of out['s'] for steps 1..tau, one row per step and sequence
+    d_s_all = d_s.reshape(-1, N_HIDDEN) if d_s is not None else None
+    # d_s(t): the part of grad_s(t) L that does not depend on the loop,
+    # for steps 1..tau at once, in the storage of grad_s(t) L
+    ds_all.zero_()
+    if d_s is not None:
+        ds_all.add_(d_s_all)
     # step t = tau
     # grad_h(tau) L = V^T grad_o(tau) L + d_h(tau)
     # (already in place: nothing to add at this step)
     # grad_s(tau) L = diag(tanh'(s(tau))) (q(tau) (.) grad_h(tau) L) + d_s(tau)
-    torch.mul(1 - torch.tanh(s[tau])**2, q[tau - 1] * dh[tau], out=ds[tau])
-    if d_s is not None:
-        ds[tau].add_(d_s_t[tau - 1])
-    # grad_q(tau) L = tanh(s(tau)) (.) grad_h(tau) L
-    torch.mul(torch.tanh(s[tau]), dh[tau], out=dq[tau - 1])
-    # grad_a_q(tau) L = diag(q(tau)*(1 - q(tau))) grad_q(tau) L
-    torch.mul(q[tau - 1]*(1 - q[tau - 1]), dq[tau - 1], out=dq[tau - 1])
-    # grad_g(tau) L = i(tau) (.) grad_s(tau) L
-    torch.mul(i[tau - 1], ds[tau], out=dg[tau - 1])
-    # grad_a_g(tau) L = diag(1 - g(tau)^2) grad_g(tau) L
-    torch.mul(1 - g[tau - 1]**2, dg[tau - 1], out=dg[tau - 1])
-    # grad_f(tau) L = s(tau-1) (.) grad_s(tau) L
-    torch.mul(s[tau - 1], ds[tau], out=df[tau - 1])
-    # grad_a_f(tau) L = diag(f(tau)*(1 - f(tau))) grad_f(tau) L
-    torch.mul(f[tau - 1]*(1 - f[tau - 1]), df[tau - 1], out=df[tau - 1])
-    # grad_i(tau) L = g(tau) (.) grad_s(tau) L
-    torch.mul(g[tau - 1], ds[tau], out=di[tau - 1])
-    # grad_a_i(tau) L = diag(i(tau)*(1 - i(tau))) grad_i(tau) L
-    torch.mul(i[tau - 1]*(1 - i[tau - 1]), di[tau - 1], out=di[tau - 1])
+    # in ds[tau], which holds the hoisted part
+    ds[tau].addcmul_(1 - torch.tanh(s[tau])**2, q[tau - 1] * dh[tau])
+    # grad_a_q(tau) L = k2(tau) (.) grad_h(tau) L
+    torch.mul(k2[tau - 1], dh[tau], out=da_q[tau - 1])
+    # grad_a_g(tau) L = k3(tau) (.) grad_s(tau) L
+    torch.mul(k3[tau - 1], ds[tau], out=da_g[tau - 1])
+    # grad_a_f(tau) L = k4(tau) (.) grad_s(tau) L
+    torch.mul(k4[tau - 1], ds[tau], out=da_f[tau - 1])
+    # grad_a_i(tau) L = k5(tau) (.) grad_s(tau) L
+    torch.mul(k5[tau - 1], ds[tau], out=da_i[tau - 1])
     for t in range(tau - 1, 0, -1):
         # grad_h(t) L = W_hi^T grad_a_i(t+1) L + W_hf^T grad_a_f(t+1) L + W_hg^T grad_a_g(t+1) L + W_ho^T grad_a_q(t+1) L + V^T grad_o(t) L + d_h(t)
         # in dh[t], which holds the hoisted part
-        dh[t].addmm_(df[t], P["W_hf"])
-        dh[t].addmm_(dg[t], P["W_hg"])
-        dh[t].addmm_(di[t], P["W_hi"])
-        dh[t].addmm_(dq[t], P["W_ho"])
-        # grad_s(t) L = f(t+1) (.) grad_s(t+1) L + diag(tanh'(s(t))) (q(t) (.) grad_h(t) L) + d_s(t)
-        torch.mul(1 - torch.tanh(s[t])**2, q[t - 1] * dh[t], out=ds[t])
+        dh[t].addmm_(stack_da_ifgq_t[t], W_da_ifgq)
+        # grad_s(t) L = f(t+1) (.) grad_s(t+1) L + k1(t) (.) grad_h(t) L + d_s(t)
+        # in ds[t], which holds the hoisted part
         ds[t].addcmul_(f[t], ds[t + 1])
-        if d_s is not None:
-            ds[t].add_(d_s_t[t - 1])
-        # grad_q(t) L = tanh(s(t)) (.) grad_h(t) L
-        torch.mul(torch.tanh(s[t]), dh[t], out=dq[t - 1])
-        # grad_a_q(t) L = diag(q(t)*(1 - q(t))) grad_q(t) L
-        torch.mul(q[t - 1]*(1 - q[t - 1]), dq[t - 1], out=dq[t - 1])
-        # grad_g(t) L = i(t) (.) grad_s(t) L
-        torch.mul(i[t - 1], ds[t], out=dg[t - 1])
-        # grad_a_g(t) L = diag(1 - g(t)^2) grad_g(t) L
-        torch.mul(1 - g[t - 1]**2, dg[t - 1], out=dg[t - 1])
-        # grad_f(t) L = s(t-1) (.) grad_s(t) L
-        torch.mul(s[t - 1], ds[t], out=df[t - 1])
-        # grad_a_f(t) L = diag(f(t)*(1 - f(t))) grad_f(t) L
-        torch.mul(f[t - 1]*(1 - f[t - 1]), df[t - 1], out=df[t - 1])
-        # grad_i(t) L = g(t) (.) grad_s(t) L
-        torch.mul(g[t - 1], ds[t], out=di[t - 1])
-        # grad_a_i(t) L = diag(i(t)*(1 - i(t))) grad_i(t) L
-        torch.mul(i[t - 1]*(1 - i[t - 1]), di[t - 1], out=di[t - 1])
+        ds[t].addcmul_(k1[t - 1], dh[t])
+        # grad_a_q(t) L = k2(t) (.) grad_h(t) L
+        torch.mul(k2[t - 1], dh[t], out=da_q[t - 1])
+        # grad_a_g(t) L = k3(t) (.) grad_s(t) L
+        torch.mul(k3[t - 1], ds[t], out=da_g[t - 1])
+        # grad_a_f(t) L = k4(t) (.) grad_s(t) L
+        torch.mul(k4[t - 1], ds[t], out=da_f[t - 1])
+        # grad_a_i(t) L = k5(t) (.) grad_s(t) L
+        torch.mul(k5[t - 1], ds[t], out=da_i[t - 1])
 
     # step t = 0
     # grad_h(0) L = W_hi^T grad_a_i(1) L + W_hf^T grad_a_f(1) L + W_hg^T grad_a_g(1) L + W_ho^T grad_a_q(1) L
-    torch.mm(df[0], P["W_hf"], out=dh[0])
-    dh[0].addmm_(dg[0], P["W_hg"])
-    dh[0].addmm_(di[0], P["W_hi"])
-    dh[0].addmm_(dq[0], P["W_ho"])
+    torch.mm(stack_da_ifgq_t[0], W_da_ifgq, out=dh[0])
     # grad_s(0) L = f(1) (.) grad_s(1) L
     torch.mul(f[0], ds[1], out=ds[0])
 
     # parameter gradients: sums over t (and the batch) as single products over stacked steps
     grads = {}
+    # the gradients of b_hi, b_ii, b_hf, b_if, b_hg, b_ig, b_ho, b_io: column sums over all steps of stack_da_ifgq, split by rows
+    sum_da_ifgq = stack_da_ifgq.view(-1, 4 * N_HIDDEN).sum(0)
+    grads["b_hi"] = sum_da_ifgq[:N_HIDDEN]
+    grads["b_ii"] = grads["b_hi"].clone()
+    grads["b_hf"] = sum_da_ifgq[N_HIDDEN:2 * N_HIDDEN]
+    grads["b_if"] = grads["b_hf"].clone()
+    grads["b_hg"] = sum_da_ifgq[2 * N_HIDDEN:3 * N_HIDDEN]
+    grads["b_ig"] = grads["b_hg"].clone()
+    grads["b_ho"] = sum_da_ifgq[3 * N_HIDDEN:4 * N_HIDDEN]
+    grads["b_io"] = grads["b_ho"].clone()
+    # h(t) for steps 0..tau-1, one row per step and sequence
+    h_prev_all = hs[:tau].reshape(-1, N_HIDDEN)
+    # the gradients of W_hi, W_hf, W_hg, W_ho: one product with h(t-1) over all steps of stack_da_ifgq, split by rows
+    prod_da_ifgq_h = stack_da_ifgq.view(-1, 4 * N_HIDDEN).T @ h_prev_all
+    grads["W_hi"] = prod_da_ifgq_h[:N_HIDDEN]
+    grads["W_hf"] = prod_da_ifgq_h[N_HIDDEN:2 * N_HIDDEN]
+    grads["W_hg"] = prod_da_ifgq_h[2 * N_HIDDEN:3 * N_HIDDEN]
+    grads["W_ho"] = prod_da_ifgq_h[3 * N_HIDDEN:4 * N_HIDDEN]
+    # x(t) for steps 1..tau, one row per step and sequence
+    x_all = xs.reshape(-1, N_IN)
+    # the gradients of W_ii, W_if, W_ig, W_io: one product with x(t) over all steps of stack_da_ifgq, split by rows
+    prod_da_ifgq_x = stack_da_ifgq.view(-1, 4 * N_HIDDEN).T @ x_all
+    grads["W_ii"] = prod_da_ifgq_x[:N_HIDDEN]
+    grads["W_if"] = prod_da_ifgq_x[N_HIDDEN:2 * N_HIDDEN]
+    grads["W_ig"] = prod_da_ifgq_x[2 * N_HIDDEN:3 * N_HIDDEN]
+    grads["W_io"] = prod_da_ifgq_x[3 * N_HIDDEN:4 * N_HIDDEN]
     # grad_c L = sum_t grad_o(t) L, as one product or column sum over all steps
     grads["c"] = d_o_all.sum(0)
     # h(t) for steps 1..tau, one row per step and sequence
     h_all = hs[1:].reshape(-1, N_HIDDEN)
     # grad_V L = sum_t grad_o(t) L h(t)^T, as one product or column sum over all steps
     grads["V"] = d_o_all.T @ h_all
-    # grad_q(t) L for steps 1..tau, one row per step and sequence
-    dq_all = dqs.reshape(-1, N_HIDDEN)
-    # grad_b_ho L = sum_t grad_a_q(t) L, as one product or column sum over all steps
-    grads["b_ho"] = dq_all.sum(0)
-    # grad_b_io L: the same sum as grad_b_ho L
-    grads["b_io"] = grads["b_ho"].clone()
-    # h(t) for steps 0..tau-1, one row per step and sequence
-    h_prev_all = hs[:tau].reshape(-1, N_HIDDEN)
-    # grad_W_ho L = sum_t grad_a_q(t) L h(t-1)^T, as one product or column sum over all steps
-    grads["W_ho"] = dq_all.T @ h_prev_all
-    # x(t) for steps 1..tau, one row per step and sequence
-    x_all = xs.reshape(-1, N_IN)
-    # grad_W_io L = sum_t grad_a_q(t) L x(t)^T, as one product or column sum over all steps
-    grads["W_io"] = dq_all.T @ x_all
-    # grad_g(t) L for steps 1..tau, one row per step and sequence
-    dg_all = dgs.reshape(-1, N_HIDDEN)
-    # grad_b_hg L = sum_t grad_a_g(t) L, as one product or column sum over all steps
-    grads["b_hg"] = dg_all.sum(0)
-    # grad_b_ig L: the same sum as grad_b_hg L
-    grads["b_ig"] = grads["b_hg"].clone()
-    # grad_W_hg L = sum_t grad_a_g(t) L h(t-1)^T, as one product or column sum over all steps
-    grads["W_hg"] = dg_all.T @ h_prev_all
-    # grad_W_ig L = sum_t grad_a_g(t) L x(t)^T, as one product or column sum over all steps
-    grads["W_ig"] = dg_all.T @ x_all
-    # grad_f(t) L for steps 1..tau, one row per step and sequence
-    df_all = dfs.reshape(-1, N_HIDDEN)
-    # grad_b_hf L = sum_t grad_a_f(t) L, as one product or column sum over all steps
-    grads["b_hf"] = df_all.sum(0)
-    # grad_b_if L: the same sum as grad_b_hf L
-    grads["b_if"] = grads["b_hf"].clone()
-    # grad_W_hf L = sum_t grad_a_f(t) L h(t-1)^T, as one product or column sum over all steps
-    grads["W_hf"] = df_all.T @ h_prev_all
-    # grad_W_if L = sum_t grad_a_f(t) L x(t)^T, as one product or column sum over all steps
-    grads["W_if"] = df_all.T @ x_all
-    # grad_i(t) L for steps 1..tau, one row per step and sequence
-    di_all = dis.reshape(-1, N_HIDDEN)
-    # grad_b_hi L = sum_t grad_a_i(t) L, as one product or column sum over all steps
-    grads["b_hi"] = di_all.sum(0)
-    # grad_b_ii L: the same sum as grad_b_hi L
-    grads["b_ii"] = grads["b_hi"].clone()
-    # grad_W_hi L = sum_t grad_a_i(t) L h(t-1)^T, as one product or column sum over all steps
-    grads["W_hi"] = di_all.T @ h_prev_all
-    # grad_W_ii L = sum_t grad_a_i(t) L x(t)^T, as one product or column sum over all steps
-    grads["W_ii"] = di_all.T @ x_all
 
     return grads, {"h0": dhs[0], "s0": dss[0]}
 

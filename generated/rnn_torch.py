@@ -194,12 +194,16 @@ def _outputs(hs, os):
 
 
 def _backward(P, xs, hs, os, d_o, d_h):
-    """BPTT: the gradient of every quantity, then of the parameters and initial values    (d_h may be None: no gradient reaches that output)."""
+    """BPTT: the gradient of every quantity, then of the parameters and initial values.
+d_h may be None (no gradient reaches that output).
+    """
     tau, batch = xs.shape[0], xs.shape[1]
     new = dict(dtype=xs.dtype, device=xs.device)
     dhs = torch.empty((tau + 1, batch, N_HIDDEN), **new)  # grad_h(t) L, steps 0..tau
-    h = hs.unbind(0)
     dh = dhs.unbind(0)
+    # k1(t) = 1 - h(t)^2, for steps 1..tau at once (a factor of the loop below)
+    k1s = 1 - hs[1:]**2
+    k1 = k1s.unbind(0)
     # grad_o(t) L = d_o(t)
     # (the note prints this gradient: bptt.grad_o)
     # (the given tensor d_o itself)
@@ -218,15 +222,15 @@ def _backward(P, xs, hs, os, d_o, d_h):
     # grad_h(tau) L = V^T grad_o(tau) L + d_h(tau)
     # (the note prints this gradient: bptt.grad_h_tau)
     # (already in place: nothing to add at this step)
-    # grad_a(tau) L = diag(1 - h(tau)^2) grad_h(tau) L
-    torch.mul(1 - h[tau]**2, dh[tau], out=dh[tau])
+    # grad_a(tau) L = k1(tau) (.) grad_h(tau) L
+    dh[tau].mul_(k1[tau - 1])
     for t in range(tau - 1, 0, -1):
         # grad_h(t) L = W^T grad_a(t+1) L + V^T grad_o(t) L + d_h(t)
         # (the note prints this gradient: bptt.grad_h.jacobian, bptt.grad_h)
         # in dh[t], which holds the hoisted part
         dh[t].addmm_(dh[t + 1], P["W"])
-        # grad_a(t) L = diag(1 - h(t)^2) grad_h(t) L
-        torch.mul(1 - h[t]**2, dh[t], out=dh[t])
+        # grad_a(t) L = k1(t) (.) grad_h(t) L
+        dh[t].mul_(k1[t - 1])
 
     # step t = 0
     # grad_h(0) L = W^T grad_a(1) L

@@ -35,7 +35,9 @@ from ...templating import render
 from ...text import equation_text, math_text, step_text
 from ..files import codegen_command, loss_rows, wrap
 from ..schedule import Block, Piece, key, schedule
+from ..fuse import Factor, hoist_factors, inline
 from ..vjp import VJP, Cotangent, build
+from .groups import Group, backward_groups, forward_groups
 from .printer import Statements, print_torch, inplace_method
 
 TEMPLATE = "torch/module.py.jinja"
@@ -69,6 +71,7 @@ class Arr:
     given: bool = False  # an argument (x, a cotangent): not allocated here
     base: str = ""  # the stem of its views' names (h: h_all, h_prev_all)
     optional: bool = False  # may be None (a state's given gradient)
+    view_of: tuple | None = None  # (group tensor, column block j): columns of a group's tensor
 
     def count(self) -> sp.Expr:
         return sp.expand(self.hi - self.lo + 1)
@@ -101,6 +104,8 @@ class _Emitter:
         self.used_rows: set[str] = set()
         self.transposes: dict = {}
         self.view_names: list[str] = []
+        self.groups: list[Group] = []
+        self.group_of: dict[str, Group] = {}
 
     # ---------------------------------------------------------------- storage
 
@@ -158,7 +163,7 @@ class _Emitter:
         # grad_o(t) L = d_o(t) at the loss's steps, and nothing else: the given tensor itself
         self.cot_alias: dict[str, str] = {}
         pieces: dict[str, list[Piece]] = {}
-        for p in v.backward:
+        for p in self.bpieces:
             pieces.setdefault(p.target, []).append(p)
         for name, ps in pieces.items():
             if len(ps) == 1 and isinstance(ps[0].expr, Cotangent) and ("d", name) in self.arrays:
@@ -169,29 +174,40 @@ class _Emitter:
         param_reads = {g.of.name for _p, sums in v.param_grads for s in sums
                        for g in s.expr.atoms(Grad) if isinstance(g.of, At)}
         g_readers: dict[str, set] = {}
-        for p in v.backward:
+        for p in self.bpieces:
             for g in p.expr.atoms(Grad):
                 if isinstance(g.of, At):
                     g_readers.setdefault(g.of.name, set()).add(id(p))
         self.galias: dict[str, str] = {}
-        for p in v.backward:  # grad_a(t) in grad_h's tensor when only diag(phi') grad_h reads it
+        for p in self.bpieces:  # grad_a(t) in grad_h's tensor when only d (.) grad_h reads it
             e = p.expr
+            src = None
             if isinstance(e, sp.MatMul) and len(e.args) == 2 and \
                     isinstance(e.args[0], sp.DiagMatrix) and isinstance(e.args[1], Grad):
                 src = e.args[1].of
+            elif isinstance(e, sp.HadamardProduct) and len(e.args) == 2 and \
+                    any(isinstance(a, Factor) for a in e.args) and \
+                    any(isinstance(a, Grad) for a in e.args):
+                src = next(a for a in e.args if isinstance(a, Grad)).of
+            if src is not None:
                 if src.step == T and src.name not in param_reads and \
                         src.name not in self.cot_alias and \
                         g_readers.get(src.name) == {id(p)} and len(pieces[p.target]) == 1:
-                    slo, shi = v.g_steps[src.name]
-                    lo, hi = v.g_steps[p.target]
+                    slo, shi = self.g_steps[src.name]
+                    lo, hi = self.g_steps[p.target]
                     if key(slo) <= key(lo) and key(hi) <= key(shi):
                         self.galias[p.target] = src.name
         for name in v.backward_order:
-            if name not in v.g_steps or name in self.cot_alias or name in self.galias:
+            if name not in self.g_steps or name in self.cot_alias or name in self.galias:
                 continue
             q = m.quantity(name)
-            lo, hi = v.g_steps[name]
+            lo, hi = self.g_steps[name]
             self._arr(("g", name), "d" + name, q.size.symbol, lo, hi, f"grad_{name}(t) L")
+        for fp in self.factors:
+            self.arrays[("k", fp.factor.name)] = Arr(
+                self.new(f"{fp.factor.name}s"), self.new(fp.factor.name), self.size[
+                    fp.factor.shape[0]], fp.lo, fp.hi, f"{fp.factor.name}(t)", False,
+                fp.factor.name)
         for name, src in self.galias.items():
             self.arrays[("g", name)] = self.arrays[("g", src)]
 
@@ -200,6 +216,8 @@ class _Emitter:
     def _key(self, a) -> tuple:
         if isinstance(a, Cotangent):
             return ("d", a.name)
+        if isinstance(a, Factor):
+            return ("k", a.name)
         if isinstance(a, Grad):
             return ("g", a.of.name)
         return ("q", a.name)
@@ -257,6 +275,15 @@ class _Emitter:
         for a in self._leaves(expr):
             k = sp.expand(self._step_of(a) - T)
             names[a] = self.flat(self._key(a), lo + k, hi + k, k)
+        return names
+
+    def names_slices(self, expr, lo, hi) -> dict:
+        """Code for every leaf of ``expr`` (written at t) over steps lo..hi: (steps, batch, n)
+        slices, for elementwise work."""
+        names = self._params({})
+        for a in self._leaves(expr):
+            k = sp.expand(self._step_of(a) - T)
+            names[a] = slice_code(self.arrays[self._key(a)], lo + k, hi + k)
         return names
 
     def take_views(self) -> list[Stmt]:
@@ -335,21 +362,119 @@ class _Emitter:
             f"{math_text(h.expr)}: the part of {what} that does not depend on the loop{inside},",
             f"for steps {step_text(h.lo)}..{step_text(h.hi)} at once, in the storage of {what}"))]
 
+    def _runs(self, g: Group, seg) -> list:
+        """Adjacent complete members whose function has one in-place method, applied to
+        their columns at once: (rows name, first column, end column, method, pieces)."""
+        if hasattr(g, "runs"):
+            return g.runs
+        acts = {}
+        body = {p.target: (terms, inside) for p, (terms, inside), _h in seg.body}
+        for q in g.members:
+            target, method = self._activation(q)
+            if q in g.complete and method and target in body and body[target][1] and \
+                    [t for t in body[target][0]] == [self.m.quantity(q).now]:
+                acts[q] = (target, method)
+        g.runs, run = [], []
+        for j, q in enumerate(g.members + [None]):
+            if run and (q not in acts or acts[q][1] != acts[run[-1][1]][1]):
+                method = acts[run[0][1]][1]
+                cols = _cols(run[0][0], run[-1][0] + 1, g.size)
+                name = self.new(f"{g.name}_{method.rstrip('_')}")
+                g.runs.append((name, cols, None, method, [acts[m][0] for _j, m in run]))
+                run = []
+            if q in acts:
+                run.append((j, q))
+        return g.runs
+
+    def group_product(self, g: Group, seg, at, held: bool) -> Stmt:
+        row = f"{g.rows}[{_code(at - g.lo)}]"
+        self.used_rows.add(g.name)
+        v = g.operand.xreplace({T: at})
+        vcode = self.names_at(v, None)[v]
+        lines = [f"{row}.addmm_({vcode}, {g.weights})" if held
+                 else f"torch.mm({vcode}, {g.weights}, out={row})"]
+        comments = [f"{', '.join(f'{self.m.param_of(P).name} {math_text(v)}' for P in g.params)}"
+                    f": one product into {', '.join(g.members)} side by side"]
+        for name, _lo, _hi, method, targets in self._runs(g, seg):
+            lines.append(f"{name}[{_code(at - g.lo)}].{method}()")
+            comments.append(f"{', '.join(f'{t}(t)' for t in targets)} = "
+                            f"{method.rstrip('_')}(...) at once, in place")
+        return Stmt("\n".join(lines), tuple(comments))
+
+    def group_hoist(self, g: Group, hoists):
+        """The members' hoisted parts P'_j u(t) + biases as one product into the group's
+        tensor, when each member's is one product of the same u and parameter vectors."""
+        from .groups import _forward_gemm
+        mine = {}
+        for h in hoists:
+            if h.target in g.members and h.target not in mine and not h.inside:
+                mine[h.target] = h
+        if set(mine) != set(g.members) or len({(key(h.lo), key(h.hi)) for h in mine.values()}) != 1:
+            return None, []
+        mats, biases, u = [], [], None
+        for q in g.members:
+            terms = list(mine[q].expr.args) if isinstance(mine[q].expr, sp.MatAdd) else [mine[q].expr]
+            gemms = [x for x in map(_forward_gemm, terms) if x]
+            vecs = [x for x in terms if type(x) is sp.MatrixSymbol and x.shape[1] == 1]
+            if len(gemms) != 1 or len(gemms) + len(vecs) != len(terms) or \
+                    (u is not None and gemms[0][1] != u):
+                return None, []
+            u = gemms[0][1]
+            mats.append(gemms[0][0])
+            biases.append(vecs)
+        h0 = mine[g.members[0]]
+        name = self.new(f"{g.weights}_in")
+        cat = ", ".join(f'P["{self.m.param_of(P).name}"]' for P in mats)
+        lines = [f"{name} = torch.cat([{cat}]).T"]
+        whole = self.new(f"{g.name}_all")
+        lines.append(f"{whole} = {slice_code_group(g, h0.lo, h0.hi)}"
+                     f".view(-1, {len(g.members)} * {g.size})")
+        ucode = self.names_over(u, h0.lo, h0.hi)[u]
+        lines.append(f"torch.mm({ucode}, {name}, out={whole})")
+        if any(biases):
+            parts = [" + ".join(f'P["{self.m.param_of(b).name}"]' for b in bs)
+                     if bs else f"torch.zeros({g.size}, **new)" for bs in biases]
+            lines.append(f"{whole}.add_(torch.cat([{', '.join(parts)}]))")
+        comments = (f"{', '.join(math_text(mine[q].expr) for q in g.members)}: the parts of "
+                    f"{', '.join(g.members)} that do not depend on the loop,",
+                    f"for steps {step_text(h0.lo)}..{step_text(h0.hi)} at once, one product into "
+                    f"{g.name}")
+        return self.take_views() + [Stmt("\n".join(lines), comments)], list(mine.values())
+
     def step_body(self, seg, grad: bool, step) -> list[Stmt]:
         out = []
         at = T if step is None else step
+        started, applied = set(), {}
+        if not grad:
+            for g in self.groups:
+                for name, _lo, _hi, method, targets in self._runs(g, seg):
+                    for t in targets:
+                        applied[t] = g
         for piece, (loop_terms, inside), held in seg.body:
             k = ("g" if grad else "q", piece.target)
             arr = self.arrays[k]
             target = f"{arr.rows}[{_code(at - arr.lo)}]"
+            comments = self.comment(piece, grad, None if step is None else at)
+            if piece.target in applied:
+                out.append(Stmt("", comments + (f"(applied with {applied[piece.target].name})",)))
+                continue
             self.used_rows.add(arr.name)
+            grp = None if grad else self.group_of.get(piece.target)
+            if grp is not None:
+                loop_terms = [t for t in loop_terms if not _gemm_of(t, grp)]
+                if id(grp) not in started:
+                    started.add(id(grp))
+                    out.append(self.group_product(grp, seg, at, held))
             terms = [t.xreplace({T: at}) for t in loop_terms]
+            extra = {}
+            if grad:
+                terms, extra = self.backward_group_terms(terms, at)
             lines: list[str] = []
             if terms:
                 expr = terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
-                names = self.names_at(expr, None)
+                names = {**self.names_at(expr, None), **extra}
                 if not (len(terms) == 1 and names.get(terms[0]) == target):
-                    lines += self.write(expr, target, names, held)
+                    lines += self.write(expr, target, names, held or grp is not None)
             if inside:
                 method = inplace_method(piece.expr.f)
                 if method:
@@ -359,7 +484,6 @@ class _Emitter:
                     now = q.at(at)
                     lines.append(f"{target}.copy_("
                                  f"{print_torch(Apply(piece.expr.f, now), {now: target})})")
-            comments = self.comment(piece, grad, None if step is None else at)
             if not lines:
                 out.append(Stmt("", comments + ("(already in place: nothing to add at this "
                                                 "step)",)))
@@ -371,9 +495,40 @@ class _Emitter:
             out.append(Stmt("\n".join(lines), comments))
         return out
 
+    def backward_group_terms(self, terms, at):
+        """``terms`` with each backward group's products P_j^T grad_qj(t+k), all of them, as
+        one product of the stacked matrix and the group's row (placeholders named)."""
+        from .groups import _backward_gemm
+        extra = {}
+        for g in self.groups:
+            found = {}
+            for t in terms:
+                b = _backward_gemm(t)
+                if b and b[1] in g.members and g.params[g.members.index(b[1])] == b[0]:
+                    found.setdefault(sp.expand(b[2] - (at - T) if at != T else b[2]), []).append(t)
+            for kk, ts in found.items():
+                if len(ts) != len(g.members):
+                    continue
+                n = g.params[0].shape[1]
+                W = sp.MatrixSymbol(f"_{g.weights}", len(g.members) * g.params[0].shape[0], n)
+                G = sp.MatrixSymbol(f"_{g.rows}_{kk}", len(g.members) * g.params[0].shape[0], 1)
+                extra[W] = g.weights
+                step = ts[0].atoms(Grad).pop().of.step
+                extra[G] = f"{g.rows}[{_code(step - g.lo)}]"
+                self.used_rows.add(g.name)
+                terms = [t for t in terms if t not in ts] + [W.T * G]
+        return terms, extra
+
     def loop(self, block: Block, grad: bool) -> list[Stmt]:
         out = []
-        for h in block.hoists:
+        hoists = list(block.hoists)
+        if not grad:
+            for g in self.groups:
+                st, used = self.group_hoist(g, hoists)
+                if st is not None:
+                    out += st
+                    hoists = [h for h in hoists if h not in used]
+        for h in hoists:
             out += self.hoisted(h, grad)
         for seg in block.segments:
             if sp.expand(seg.hi - seg.lo) == 0:
@@ -405,8 +560,11 @@ class _Emitter:
         lines = []
         for b in blocks:
             for seg in b.segments:
-                for _p, (terms, _inside), _held in seg.body:
+                for piece, (terms, _inside), _held in seg.body:
+                    grp = self.group_of.get(piece.target)
                     for t in terms:
+                        if grp is not None and _gemm_of(t, grp):
+                            continue
                         for f in sorted(t.atoms(sp.MatrixSymbol), key=sp.default_sort_key):
                             p = self.m.param_of(f)
                             if p is None or p.cols is None or f in self.transposes or \
@@ -423,7 +581,8 @@ class _Emitter:
     def forward_pass(self) -> dict:
         v = self.v
         self.plan()
-        blocks = schedule(v.forward, v.forward_order, grad=False)
+        blocks = schedule(v.forward, v.forward_order, grad=False, hoist_all=True)
+        self.set_groups(forward_groups(blocks, self._is_param), "q")
         pre = self.loop_transposes(blocks)
         body = self.blocks(blocks, grad=False)
         allocated = []
@@ -431,21 +590,179 @@ class _Emitter:
             a = self.arrays[("q", eq.target.name)]
             if a not in allocated:
                 allocated.append(a)
-        return {"f_body": pre + body, "f_arrays": allocated,
+        return {"f_body": self.take_setup() + pre + body, "f_arrays": allocated,
+                "f_alloc": self.allocation(allocated),
                 "f_rows": [a for a in [self.arrays[("q", v.input.name)], *allocated]
                            + ([self.arrays[("q", self.m.target.name)]]
                               if v.target_steps is not None else [])
                            if a.name in self.used_rows]}
 
+    # ---------------------------------------------------------------- groups
+
+    def _is_param(self, P) -> bool:
+        p = self.m.param_of(P)
+        return p is not None and p.cols is not None
+
+    def _activation(self, member: str):
+        """(the piece applying a function to ``member`` in place, its in-place method)."""
+        for p in self.v.forward:
+            e = p.expr
+            if isinstance(e, Apply) and isinstance(e.arg, At) and e.arg.name == member and \
+                    e.arg.step == T and self.alias.get(("q", member)) == ("q", p.target):
+                return p.target, inplace_method(e.f)
+        return None, None
+
+    def set_groups(self, groups: list[Group], kind: str) -> None:
+        """Lay out each group's members as columns of one tensor (when their tensors allow:
+        their own, of one size and the same steps)."""
+        self.groups, self.group_of = [], {}
+        owners_taken = set()
+        for g in groups:
+            arrs = [self.arrays[(kind, q)] for q in g.members]
+            own = [a for a in self.arrays.values()]
+            if len({id(a) for a in arrs}) != len(arrs) or any(a.given or a.view_of for a in arrs) \
+                    or len({(a.size, key(a.lo), key(a.hi)) for a in arrs}) != 1 \
+                    or owners_taken & {id(a) for a in arrs}:
+                continue
+            if kind == "g" and any(sum(1 for b in own if b is a) > 1 for a in arrs):
+                continue  # a tensor shared with another gradient (grad_a in grad_h's)
+            if kind == "q":  # complete members first, by their function, for one op per run
+                order = {q: i for i, q in enumerate(g.members)}
+                g.members.sort(key=lambda q: (q not in g.complete,
+                                              self._activation(q)[1] or "~", order[q]))
+                g.params = [dict(zip(list(order), g.params))[q] for q in g.members]
+                arrs = [self.arrays[(kind, q)] for q in g.members]
+            a0 = arrs[0]
+            stem = _stem([a.base for a in arrs])
+            g.name = self.new(f"stack_{stem}")
+            g.rows = self.new(f"stack_{stem}_t")
+            g.weights = self.new(f"W_{stem}")
+            g.stem = stem
+            g.size, g.lo, g.hi = a0.size, a0.lo, a0.hi
+            for j, a in enumerate(arrs):
+                a.view_of = (g.name, j, len(arrs))
+            owners_taken |= {id(a) for a in arrs}
+            self.groups.append(g)
+            for q in g.members:
+                self.group_of[q] = g
+        self.setup = []
+        for g in self.groups:
+            cat = ", ".join(f'P["{self.m.param_of(P).name}"]' for P in g.params)
+            code = f"{g.weights} = torch.cat([{cat}])" + (".T" if kind == "q" else "")
+            self.setup.append(Stmt(code, (
+                f"{', '.join(self.m.param_of(P).name for P in g.params)} stacked: one product "
+                f"per step for {', '.join(g.members)}",)))
+
+    def group_param_grads(self) -> tuple[list[Stmt], dict]:
+        """The gradients of the parameters that multiply a backward group's members, one
+        product (or column sum) over all steps for the whole group, split by rows. Returns the
+        statements and {sum: parameter} of the gradients written."""
+        out, done, written = [], {}, set()
+        for g in self.groups:
+            by_operand: dict = {}
+            for p, sums in self.v.param_grads:
+                if len(sums) != 1:
+                    continue
+                e, lo, hi = sums[0].expr, sums[0].steps.lo, sums[0].steps.hi
+                if isinstance(e, Grad) and e.of.name in g.members and e.of.step == T:
+                    by_operand.setdefault((None, lo, hi), {}).setdefault(e.of.name, []).append(
+                        (p, sums[0]))
+                    continue
+                if isinstance(e, sp.MatMul) and len(e.args) == 2 and isinstance(e.args[0], Grad) \
+                        and e.args[0].of.name in g.members and e.args[0].of.step == T:
+                    by_operand.setdefault((e.args[1], lo, hi), {}).setdefault(
+                        e.args[0].of.name, []).append((p, sums[0]))
+            for (operand, lo, hi), members in by_operand.items():
+                if set(members) != set(g.members):
+                    continue
+                rows = f"{slice_code_group(g, lo, hi)}.view(-1, {len(g.members)} * {g.size})"
+                if operand is None:
+                    code = f"{rows}.sum(0)"
+                    what = "column sums"
+                    name = self.new(f"sum_{g.stem}")
+                else:
+                    vt = operand.T
+                    vcode = self.names_over(vt, lo, hi)[vt]
+                    code = f"{rows}.T @ {vcode}"
+                    what = f"one product with {math_text(vt)}"
+                    base = "_".join(sorted(a.name for a in operand.atoms(At)))
+                    name = self.new(f"prod_{g.stem}_{base}")
+                lines = [f"{name} = {code}"]
+                for j, q in enumerate(g.members):
+                    first, *rest = members[q]
+                    lines.append(f'grads["{first[0].name}"] = {name}[{_cols(j, j + 1, g.size)}]')
+                    done[first[1]] = first[0].name
+                    for p, s_ in rest:
+                        lines.append(f'grads["{p.name}"] = grads["{first[0].name}"].clone()')
+                        written.add(p.name)
+                    written.add(first[0].name)
+                out += self.take_views() + [Stmt("\n".join(lines), (
+                    f"the gradients of {', '.join(p.name for q in g.members for p, _s in members[q])}"
+                    f": {what} over all steps of {g.name}, split by rows",))]
+        self.written = written
+        return out, done
+
+    def take_setup(self) -> list[Stmt]:
+        out, self.setup = self.setup, []
+        return out
+
+    def allocation(self, arrays: list[Arr]) -> list[str]:
+        """The lines allocating ``arrays`` (a group's tensor once, its members as views)."""
+        lines, done = [], set()
+        for a in arrays:
+            if a.view_of is None:
+                lines.append(f"{a.name} = torch.empty(({_code(a.count())}, batch, {a.size}), "
+                             f"**new)  # {a.what}, steps {step_text(a.lo)}..{step_text(a.hi)}")
+                continue
+            gname, j, k = a.view_of
+            if gname not in done:
+                g = next(g for g in self.groups if g.name == gname)
+                members = sorted((x for x in arrays if x.view_of and x.view_of[0] == gname),
+                                 key=lambda x: x.view_of[1])
+                lines.append(f"{gname} = torch.empty(({_code(a.count())}, batch, {k} * {a.size}), "
+                             f"**new)  # {', '.join(x.what for x in members)} side by side")
+                if gname in self.used_rows:
+                    lines.append(f"{g.rows} = {gname}.unbind(0)")
+                done.add(gname)
+            lines.append(f"{a.name} = {gname}[..., {_cols(j, j + 1, a.size)}]")
+        for g in self.groups:
+            for rows, cols, _none, _m, _t in getattr(g, "runs", []):
+                lines.append(f"{rows} = {g.name}[..., {cols}].unbind(0)")
+        return lines
+
     def backward_pass(self) -> dict:
         v, m = self.v, self.m
         self.views, self.view_lines, self.used_rows, self.transposes = {}, [], set(), {}
         self.new.taken -= set(self.view_names)  # views are local to each function
+        keep = {g.of.name for _p, sums in v.param_grads for s in sums
+                for g in s.expr.atoms(Grad) if isinstance(g.of, At)}
+        keep |= {i.quantity.name for i in v.initial}
+        pieces = inline(v.backward, keep)
+        self.bpieces, self.factors = hoist_factors(pieces, v.backward_order)
+        self.g_steps = {}
+        for p in self.bpieces:
+            lo, hi = self.g_steps.get(p.target, (p.lo, p.hi))
+            self.g_steps[p.target] = (min(lo, p.lo, key=key), max(hi, p.hi, key=key))
         self.plan_backward()
-        blocks = schedule(v.backward, v.backward_order, grad=True)
-        body = self.blocks(blocks, grad=True)
-        grads, done = [], {}
+        blocks = schedule(self.bpieces, v.backward_order, grad=True, hoist_all=True)
+        self.set_groups(backward_groups(blocks, self._is_param), "g")
+        loops = self.take_setup() + self.blocks(blocks, grad=True)
+        body = []
+        for fp in self.factors:
+            a = self.arrays[("k", fp.factor.name)]
+            names = self.names_slices(fp.expr, fp.lo, fp.hi)
+            code = f"{a.name} = {print_torch(fp.expr, names)}"
+            if a.name in self.used_rows:
+                code += f"\n{a.rows} = {a.name}.unbind(0)"
+                self.used_rows.discard(a.name)
+            body.append(Stmt(code, (f"{fp.factor.name}(t) = {math_text(fp.expr)}, for steps "
+                                    f"{step_text(fp.lo)}..{step_text(fp.hi)} at once (a factor "
+                                    f"of the loop below)",)))
+        body += loops
+        grads, done = self.group_param_grads()
         for p, sums in v.param_grads:
+            if p.name in self.written:
+                continue
             total = sp.MatAdd(*sums) if len(sums) > 1 else sums[0]
             if total in done:
                 grads.append(Stmt(f'grads["{p.name}"] = grads["{done[total]}"].clone()',
@@ -453,9 +770,9 @@ class _Emitter:
                 continue
             done[total] = p.name
             parts = []
-            for s in sums:
-                names = self.names_over(s.expr, s.steps.lo, s.steps.hi)
-                parts.append(print_torch(s.expr, names, summed=True))
+            for s_ in sums:
+                names = self.names_over(s_.expr, s_.steps.lo, s_.steps.hi)
+                parts.append(print_torch(s_.expr, names, summed=True))
             grads += self.take_views() + [Stmt(
                 f'grads["{p.name}"] = {" + ".join(parts)}',
                 (f"grad_{p.name} L = {math_text(total)}, as one product or column sum over "
@@ -463,6 +780,8 @@ class _Emitter:
         allocated = []
         for name in v.backward_order:
             k = ("g", name)
+            if name not in self.g_steps:
+                continue
             if k in self.arrays and not self.arrays[k].given and self.arrays[k] not in allocated:
                 allocated.append(self.arrays[k])
         inits = []
@@ -471,8 +790,40 @@ class _Emitter:
             inits.append((i.arg, f"{a.name}[{_code(i.step - a.lo)}]"))
         rows = [a for a in {id(a): a for a in self.arrays.values()}.values()
                 if a.name in self.used_rows]
-        return {"b_body": body, "b_arrays": allocated, "grads": grads, "d_inits": inits,
+        return {"b_body": body, "b_arrays": allocated, "b_alloc": self.allocation(allocated), "grads": grads, "d_inits": inits,
                 "b_rows": rows}
+
+
+def _cols(j: int, k: int, size: str) -> str:
+    """The columns of blocks j..k-1 of width ``size``: ":N", "N:2 * N", ..."""
+    lo = "" if j == 0 else size if j == 1 else f"{j} * {size}"
+    hi = size if k == 1 else f"{k} * {size}"
+    return f"{lo}:{hi}"
+
+
+def _stem(bases: list[str]) -> str:
+    """A short name for bases side by side: i, f, q, g -> ifqg; da_i, da_f -> da_if."""
+    prefix = bases[0]
+    for b in bases[1:]:
+        while not b.startswith(prefix):
+            prefix = prefix[:-1]
+    rest = [b[len(prefix):] for b in bases]
+    if all(len(r) == 1 for r in rest):
+        return prefix + "".join(rest)
+    return "_".join(bases)
+
+
+def slice_code_group(g, lo, hi) -> str:
+    """The rows of steps lo..hi of a group's tensor."""
+    a = Arr(g.name, g.rows, g.size, g.lo, g.hi, "")
+    return slice_code(a, lo, hi)
+
+
+def _gemm_of(term, grp) -> bool:
+    """Is ``term`` the member's product in the forward group ``grp``?"""
+    from .groups import _forward_gemm
+    g = _forward_gemm(term)
+    return g is not None and g[1] == grp.operand and g[0] in grp.params
 
 
 def _left_factors(expr) -> list:

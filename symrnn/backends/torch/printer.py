@@ -127,8 +127,12 @@ class Statements:
             return [f"torch.mm({self.code(g[2])}, {self.p.transposed(g[1])}, out={target})"]
         prod = _product(expr)
         if prod is not None and prod[0] == 1:
-            return [f"torch.mul({unparen(self.code(prod[1]))}, {unparen(self.code(prod[2]))}, "
-                    f"out={target})"]
+            u, v = unparen(self.code(prod[1])), unparen(self.code(prod[2]))
+            if v == target:
+                return [f"{target}.mul_({u})"]
+            if u == target:
+                return [f"{target}.mul_({v})"]
+            return [f"torch.mul({u}, {v}, out={target})"]
         if isinstance(expr, Apply):
             method = inplace_method(expr.f)
             arg = self.code(expr.arg)
@@ -142,6 +146,10 @@ class Statements:
 
     def add(self, terms, target: str) -> list[str]:
         lines = []
+        vectors = [t for t in terms if type(t) is sp.MatrixSymbol and t.shape[1] == 1]
+        if len(vectors) > 1:  # two biases (b_i* + b_h*): summed first, one pass over target
+            lines.append(f"{target}.add_({' + '.join(self.code(b) for b in vectors)})")
+            terms = [t for t in terms if t not in vectors]
         for term in ordered(terms):
             g = _gemm(term)
             if g is not None:
