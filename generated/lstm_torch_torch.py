@@ -204,7 +204,7 @@ def _forward(P, xs, h0, s0):
         # g(t) = tanh(...) at once, in place
         stack_ifqg_t[t - 1].addmm_(h[t - 1], W_ifqg)
         stack_ifqg_sigmoid[t - 1].sigmoid_()
-        stack_ifqg_tanh[t - 1].tanh_()
+        _tanh_(stack_ifqg_tanh[t - 1])
         # a_i(t) = W_ii x(t) + b_ii + W_hi h(t-1) + b_hi
         # (already in place: nothing to add at this step)
         # i(t) = sigmoid(a_i(t))
@@ -225,7 +225,7 @@ def _forward(P, xs, h0, s0):
         torch.mul(f[t - 1], s[t - 1], out=s[t])
         s[t].addcmul_(i[t - 1], g[t - 1])
         # h(t) = q(t) (.) tanh(s(t))
-        torch.mul(q[t - 1], torch.tanh(s[t]), out=h[t])
+        torch.mul(q[t - 1], _tanh(s[t]), out=h[t])
 
     # o(t) for steps 1..tau, one row per step and sequence
     o_all = os.reshape(-1, N_OUT)
@@ -267,20 +267,45 @@ d_h, d_s may be None (no gradient reaches that output).
     da_g = da_gs.unbind(0)
     da_f = da_fs.unbind(0)
     da_i = da_is.unbind(0)
-    # k1(t) = tanh'(s(t)) (.) q(t), for steps 1..tau-1 at once (a factor of the loop below)
-    k1s = (1 - torch.tanh(ss[1:-1])**2) * qs[:-1]
+    # scratch for the factors
+    scratch1_hidden = torch.empty((tau + 2, batch, N_HIDDEN), **new)
+    # k1(t) = tanh'(s(t)) (.) q(t), for steps 1..tau-1 at once, in place (a factor of the loop below)
+    k1s = torch.empty((tau - 1, batch, N_HIDDEN), **new)
+    k1s.copy_(ss[1:-1])
+    _tanh_(k1s)
+    k1s.square_()
+    k1s.neg_().add_(1)
+    k1s.mul_(qs[:-1])
     k1 = k1s.unbind(0)
-    # k2(t) = q(t)*(1 - q(t)) (.) tanh(s(t)), for steps 1..tau at once (a factor of the loop below)
-    k2s = (qs*(1 - qs)) * torch.tanh(ss[1:])
+    # k2(t) = q(t)*(1 - q(t)) (.) tanh(s(t)), for steps 1..tau at once, in place (a factor of the loop below)
+    k2s = torch.empty((tau, batch, N_HIDDEN), **new)
+    k2s.copy_(qs)
+    k2s.neg_().add_(1)
+    k2s.mul_(qs)
+    scratch1_hidden[:tau].copy_(ss[1:])
+    _tanh_(scratch1_hidden[:tau])
+    k2s.mul_(scratch1_hidden[:tau])
     k2 = k2s.unbind(0)
-    # k3(t) = 1 - g(t)^2 (.) i(t), for steps 1..tau at once (a factor of the loop below)
-    k3s = (1 - gs**2) * is_
+    # k3(t) = 1 - g(t)^2 (.) i(t), for steps 1..tau at once, in place (a factor of the loop below)
+    k3s = torch.empty((tau, batch, N_HIDDEN), **new)
+    k3s.copy_(gs)
+    k3s.square_()
+    k3s.neg_().add_(1)
+    k3s.mul_(is_)
     k3 = k3s.unbind(0)
-    # k4(t) = f(t)*(1 - f(t)) (.) s(t-1), for steps 1..tau at once (a factor of the loop below)
-    k4s = (fs*(1 - fs)) * ss[:-1]
+    # k4(t) = f(t)*(1 - f(t)) (.) s(t-1), for steps 1..tau at once, in place (a factor of the loop below)
+    k4s = torch.empty((tau, batch, N_HIDDEN), **new)
+    k4s.copy_(fs)
+    k4s.neg_().add_(1)
+    k4s.mul_(fs)
+    k4s.mul_(ss[:-1])
     k4 = k4s.unbind(0)
-    # k5(t) = i(t)*(1 - i(t)) (.) g(t), for steps 1..tau at once (a factor of the loop below)
-    k5s = (is_*(1 - is_)) * gs
+    # k5(t) = i(t)*(1 - i(t)) (.) g(t), for steps 1..tau at once, in place (a factor of the loop below)
+    k5s = torch.empty((tau, batch, N_HIDDEN), **new)
+    k5s.copy_(is_)
+    k5s.neg_().add_(1)
+    k5s.mul_(is_)
+    k5s.mul_(gs)
     k5 = k5s.unbind(0)
     # W_hi, W_hf, W_hg, W_ho stacked: one product per step for a_i, a_f, a_g, a_q
     W_da_ifgq = torch.cat([P["W_hi"], P["W_hf"], P["W_hg"], P["W_ho"]])
@@ -311,7 +336,7 @@ d_h, d_s may be None (no gradient reaches that output).
     # (already in place: nothing to add at this step)
     # grad_s(tau) L = diag(tanh'(s(tau))) (q(tau) (.) grad_h(tau) L) + d_s(tau)
     # in ds[tau], which holds the hoisted part
-    ds[tau].addcmul_(1 - torch.tanh(s[tau])**2, q[tau - 1] * dh[tau])
+    ds[tau].addcmul_(1 - _tanh(s[tau])**2, q[tau - 1] * dh[tau])
     # grad_a_q(tau) L = k2(tau) (.) grad_h(tau) L
     torch.mul(k2[tau - 1], dh[tau], out=da_q[tau - 1])
     # grad_a_g(tau) L = k3(tau) (.) grad_s(tau) L
@@ -379,6 +404,21 @@ d_h, d_s may be None (no gradient reaches that output).
     grads["V"] = d_o_all.T @ h_all
 
     return grads, {"h0": dhs[0], "s0": dss[0]}
+
+
+def _tanh(a):
+    """tanh(a): on the CPU 2 sigmoid(2 a) - 1 (torch's CPU tanh takes several times its
+    sigmoid's time), on other devices torch.tanh."""
+    if a.is_cuda:
+        return torch.tanh(a)
+    return a.mul(2).sigmoid_().mul_(2).sub_(1)
+
+
+def _tanh_(a):
+    """tanh in place (as ``_tanh``)."""
+    if a.is_cuda:
+        return a.tanh_()
+    return a.mul_(2).sigmoid_().mul_(2).sub_(1)
 
 
 class _Inputs:

@@ -38,7 +38,7 @@ from ..schedule import Block, Piece, key, schedule
 from ..fuse import Factor, hoist_factors, inline
 from ..vjp import VJP, Cotangent, build
 from .groups import Group, backward_groups, forward_groups
-from .printer import Statements, print_torch, inplace_method
+from .printer import Filler, Statements, apply_inplace, inplace_method, print_torch
 
 TEMPLATE = "torch/module.py.jinja"
 SIZE_CODE = {d.name: f"N_{d.name[2:].upper()}" for d in DIMS}
@@ -396,7 +396,7 @@ class _Emitter:
         comments = [f"{', '.join(f'{self.m.param_of(P).name} {math_text(v)}' for P in g.params)}"
                     f": one product into {', '.join(g.members)} side by side"]
         for name, _lo, _hi, method, targets in self._runs(g, seg):
-            lines.append(f"{name}[{_code(at - g.lo)}].{method}()")
+            lines.append(apply_inplace(method, f"{name}[{_code(at - g.lo)}]"))
             comments.append(f"{', '.join(f'{t}(t)' for t in targets)} = "
                             f"{method.rstrip('_')}(...) at once, in place")
         return Stmt("\n".join(lines), tuple(comments))
@@ -478,7 +478,7 @@ class _Emitter:
             if inside:
                 method = inplace_method(piece.expr.f)
                 if method:
-                    lines.append(f"{target}.{method}()")
+                    lines.append(apply_inplace(method, target))
                 elif method is None:
                     q = self.m.quantity(piece.target)
                     now = q.at(at)
@@ -747,17 +747,26 @@ class _Emitter:
         blocks = schedule(self.bpieces, v.backward_order, grad=True, hoist_all=True)
         self.set_groups(backward_groups(blocks, self._is_param), "g")
         loops = self.take_setup() + self.blocks(blocks, grad=True)
-        body = []
+        body, scratch = [], {}
         for fp in self.factors:
             a = self.arrays[("k", fp.factor.name)]
             names = self.names_slices(fp.expr, fp.lo, fp.hi)
-            code = f"{a.name} = {print_torch(fp.expr, names)}"
+            rows = _code(fp.hi - fp.lo + 1)
+
+            def tmp(level, size=a.size, rows=rows):
+                if (level, size) not in scratch:
+                    scratch[(level, size)] = self.new(f"scratch{level}_{size.lower()[2:]}")
+                return f"{scratch[(level, size)]}[:{rows}]"
+            lines = [f"{a.name} = torch.empty(({rows}, batch, {a.size}), **new)"]
+            lines += Filler(names, tmp).fill(fp.expr, a.name)
             if a.name in self.used_rows:
-                code += f"\n{a.rows} = {a.name}.unbind(0)"
+                lines.append(f"{a.rows} = {a.name}.unbind(0)")
                 self.used_rows.discard(a.name)
-            body.append(Stmt(code, (f"{fp.factor.name}(t) = {math_text(fp.expr)}, for steps "
-                                    f"{step_text(fp.lo)}..{step_text(fp.hi)} at once (a factor "
-                                    f"of the loop below)",)))
+            body.append(Stmt("\n".join(lines), (
+                f"{fp.factor.name}(t) = {math_text(fp.expr)}, for steps {step_text(fp.lo)}.."
+                f"{step_text(fp.hi)} at once, in place (a factor of the loop below)",)))
+        body = [Stmt(f"{name} = torch.empty((tau + 2, batch, {size}), **new)",
+                     ("scratch for the factors",)) for (_l, size), name in scratch.items()] + body
         body += loops
         grads, done = self.group_param_grads()
         for p, sums in v.param_grads:
