@@ -277,36 +277,28 @@ d_h, d_s may be None (no gradient reaches that output).
     k1s.neg_().add_(1)
     k1s.mul_(qs[:-1])
     k1 = k1s.unbind(0)
-    # k2(t) = q(t)*(1 - q(t)) (.) tanh(s(t)), for steps 1..tau at once, in place (a factor of the loop below)
-    k2s = torch.empty((tau, batch, N_HIDDEN), **new)
-    k2s.copy_(qs)
-    k2s.neg_().add_(1)
-    k2s.mul_(qs)
+    # k2(t) = q(t)*(1 - q(t)) (.) tanh(s(t)), for steps 1..tau at once, in da_qs (multiplied in place in the loop) (a factor of the loop below)
+    da_qs.copy_(qs)
+    da_qs.neg_().add_(1)
+    da_qs.mul_(qs)
     scratch1_hidden[:tau].copy_(ss[1:])
     _tanh_(scratch1_hidden[:tau])
-    k2s.mul_(scratch1_hidden[:tau])
-    k2 = k2s.unbind(0)
-    # k3(t) = 1 - g(t)^2 (.) i(t), for steps 1..tau at once, in place (a factor of the loop below)
-    k3s = torch.empty((tau, batch, N_HIDDEN), **new)
-    k3s.copy_(gs)
-    k3s.square_()
-    k3s.neg_().add_(1)
-    k3s.mul_(is_)
-    k3 = k3s.unbind(0)
-    # k4(t) = f(t)*(1 - f(t)) (.) s(t-1), for steps 1..tau at once, in place (a factor of the loop below)
-    k4s = torch.empty((tau, batch, N_HIDDEN), **new)
-    k4s.copy_(fs)
-    k4s.neg_().add_(1)
-    k4s.mul_(fs)
-    k4s.mul_(ss[:-1])
-    k4 = k4s.unbind(0)
-    # k5(t) = i(t)*(1 - i(t)) (.) g(t), for steps 1..tau at once, in place (a factor of the loop below)
-    k5s = torch.empty((tau, batch, N_HIDDEN), **new)
-    k5s.copy_(is_)
-    k5s.neg_().add_(1)
-    k5s.mul_(is_)
-    k5s.mul_(gs)
-    k5 = k5s.unbind(0)
+    da_qs.mul_(scratch1_hidden[:tau])
+    # k3(t) = 1 - g(t)^2 (.) i(t), for steps 1..tau at once, in da_gs (multiplied in place in the loop) (a factor of the loop below)
+    da_gs.copy_(gs)
+    da_gs.square_()
+    da_gs.neg_().add_(1)
+    da_gs.mul_(is_)
+    # k4(t) = f(t)*(1 - f(t)) (.) s(t-1), for steps 1..tau at once, in da_fs (multiplied in place in the loop) (a factor of the loop below)
+    da_fs.copy_(fs)
+    da_fs.neg_().add_(1)
+    da_fs.mul_(fs)
+    da_fs.mul_(ss[:-1])
+    # k5(t) = i(t)*(1 - i(t)) (.) g(t), for steps 1..tau at once, in da_is (multiplied in place in the loop) (a factor of the loop below)
+    da_is.copy_(is_)
+    da_is.neg_().add_(1)
+    da_is.mul_(is_)
+    da_is.mul_(gs)
     # W_hi, W_hf, W_hg, W_ho stacked: one product per step for a_i, a_f, a_g, a_q
     W_da_ifgq = torch.cat([P["W_hi"], P["W_hf"], P["W_hg"], P["W_ho"]])
     # grad_o(t) L = d_o(t)
@@ -338,13 +330,13 @@ d_h, d_s may be None (no gradient reaches that output).
     # in ds[tau], which holds the hoisted part
     ds[tau].addcmul_(1 - _tanh(s[tau])**2, q[tau - 1] * dh[tau])
     # grad_a_q(tau) L = k2(tau) (.) grad_h(tau) L
-    torch.mul(k2[tau - 1], dh[tau], out=da_q[tau - 1])
+    da_q[tau - 1].mul_(dh[tau])
     # grad_a_g(tau) L = k3(tau) (.) grad_s(tau) L
-    torch.mul(k3[tau - 1], ds[tau], out=da_g[tau - 1])
+    da_g[tau - 1].mul_(ds[tau])
     # grad_a_f(tau) L = k4(tau) (.) grad_s(tau) L
-    torch.mul(k4[tau - 1], ds[tau], out=da_f[tau - 1])
+    da_f[tau - 1].mul_(ds[tau])
     # grad_a_i(tau) L = k5(tau) (.) grad_s(tau) L
-    torch.mul(k5[tau - 1], ds[tau], out=da_i[tau - 1])
+    da_i[tau - 1].mul_(ds[tau])
     for t in range(tau - 1, 0, -1):
         # grad_h(t) L = W_hi^T grad_a_i(t+1) L + W_hf^T grad_a_f(t+1) L + W_hg^T grad_a_g(t+1) L + W_ho^T grad_a_q(t+1) L + V^T grad_o(t) L + d_h(t)
         # in dh[t], which holds the hoisted part
@@ -354,13 +346,13 @@ d_h, d_s may be None (no gradient reaches that output).
         ds[t].addcmul_(f[t], ds[t + 1])
         ds[t].addcmul_(k1[t - 1], dh[t])
         # grad_a_q(t) L = k2(t) (.) grad_h(t) L
-        torch.mul(k2[t - 1], dh[t], out=da_q[t - 1])
+        da_q[t - 1].mul_(dh[t])
         # grad_a_g(t) L = k3(t) (.) grad_s(t) L
-        torch.mul(k3[t - 1], ds[t], out=da_g[t - 1])
+        da_g[t - 1].mul_(ds[t])
         # grad_a_f(t) L = k4(t) (.) grad_s(t) L
-        torch.mul(k4[t - 1], ds[t], out=da_f[t - 1])
+        da_f[t - 1].mul_(ds[t])
         # grad_a_i(t) L = k5(t) (.) grad_s(t) L
-        torch.mul(k5[t - 1], ds[t], out=da_i[t - 1])
+        da_i[t - 1].mul_(ds[t])
 
     # step t = 0
     # grad_h(0) L = W_hi^T grad_a_i(1) L + W_hf^T grad_a_f(1) L + W_hg^T grad_a_g(1) L + W_ho^T grad_a_q(1) L

@@ -203,13 +203,39 @@ class _Emitter:
             q = m.quantity(name)
             lo, hi = self.g_steps[name]
             self._arr(("g", name), "d" + name, q.size.symbol, lo, hi, f"grad_{name}(t) L")
+        for name, src in self.galias.items():
+            self.arrays[("g", name)] = self.arrays[("g", src)]
+        self.factor_home: dict[str, Arr] = {}
         for fp in self.factors:
+            home = self._factor_home(fp)
+            if home is not None:  # K(t) (.) grad(t) is the whole piece: K in its target's tensor
+                self.arrays[("k", fp.factor.name)] = home
+                self.factor_home[fp.factor.name] = home
+                continue
             self.arrays[("k", fp.factor.name)] = Arr(
                 self.new(f"{fp.factor.name}s"), self.new(fp.factor.name), self.size[
                     fp.factor.shape[0]], fp.lo, fp.hi, f"{fp.factor.name}(t)", False,
                 fp.factor.name)
-        for name, src in self.galias.items():
-            self.arrays[("g", name)] = self.arrays[("g", src)]
+
+    def _factor_home(self, fp):
+        """The target's own tensor when the only piece reading the factor K is target(t) =
+        K(t) (.) grad(t) for K's steps: K is computed there and multiplied in place."""
+        users = [p for p in self.bpieces if fp.factor.name in {a.name for a in p.expr.atoms(At)
+                                                               if isinstance(a, Factor)}]
+        if len(users) != 1:
+            return None
+        p = users[0]
+        e = p.expr
+        if not (isinstance(e, sp.HadamardProduct) and len(e.args) == 2 and fp.factor in e.args
+                and any(isinstance(a, Grad) for a in e.args)):
+            return None
+        k = ("g", p.target)
+        a = self.arrays.get(k)
+        if a is None or a.given or sum(1 for b in self.arrays.values() if b is a) != 1:
+            return None
+        if key(a.lo) != key(fp.lo) or key(a.hi) != key(fp.hi):
+            return None
+        return a
 
     # ---------------------------------------------------------------- names
 
@@ -619,7 +645,7 @@ class _Emitter:
         owners_taken = set()
         for g in groups:
             arrs = [self.arrays[(kind, q)] for q in g.members]
-            own = [a for a in self.arrays.values()]
+            own = [a for k, a in self.arrays.items() if k[0] != "k"]
             if len({id(a) for a in arrs}) != len(arrs) or any(a.given or a.view_of for a in arrs) \
                     or len({(a.size, key(a.lo), key(a.hi)) for a in arrs}) != 1 \
                     or owners_taken & {id(a) for a in arrs}:
@@ -750,6 +776,7 @@ class _Emitter:
         body, scratch = [], {}
         for fp in self.factors:
             a = self.arrays[("k", fp.factor.name)]
+            home = fp.factor.name in self.factor_home
             names = self.names_slices(fp.expr, fp.lo, fp.hi)
             rows = _code(fp.hi - fp.lo + 1)
 
@@ -757,14 +784,15 @@ class _Emitter:
                 if (level, size) not in scratch:
                     scratch[(level, size)] = self.new(f"scratch{level}_{size.lower()[2:]}")
                 return f"{scratch[(level, size)]}[:{rows}]"
-            lines = [f"{a.name} = torch.empty(({rows}, batch, {a.size}), **new)"]
+            lines = [] if home else [f"{a.name} = torch.empty(({rows}, batch, {a.size}), **new)"]
             lines += Filler(names, tmp).fill(fp.expr, a.name)
-            if a.name in self.used_rows:
+            if a.name in self.used_rows and not home:
                 lines.append(f"{a.rows} = {a.name}.unbind(0)")
                 self.used_rows.discard(a.name)
+            where = f", in {a.name} (multiplied in place in the loop)" if home else ", in place"
             body.append(Stmt("\n".join(lines), (
                 f"{fp.factor.name}(t) = {math_text(fp.expr)}, for steps {step_text(fp.lo)}.."
-                f"{step_text(fp.hi)} at once, in place (a factor of the loop below)",)))
+                f"{step_text(fp.hi)} at once{where} (a factor of the loop below)",)))
         body = [Stmt(f"{name} = torch.empty((tau + 2, batch, {size}), **new)",
                      ("scratch for the factors",)) for (_l, size), name in scratch.items()] + body
         body += loops
