@@ -261,6 +261,8 @@ d_h, d_s may be None (no gradient reaches that output).
     f = fs.unbind(0)
     q = qs.unbind(0)
     s = ss.unbind(0)
+    d_h_t = d_h.unbind(0) if d_h is not None else None
+    d_s_t = d_s.unbind(0) if d_s is not None else None
     dh = dhs.unbind(0)
     ds = dss.unbind(0)
     da_q = da_qs.unbind(0)
@@ -305,30 +307,20 @@ d_h, d_s may be None (no gradient reaches that output).
     # (the given tensor d_o itself)
     # grad_h(t) L for steps 1..tau, one row per step and sequence
     dh_all = dhs[1:].reshape(-1, N_HIDDEN)
-    # the given gradient of out['h'] for steps 1..tau, one row per step and sequence
-    d_h_all = d_h.reshape(-1, N_HIDDEN) if d_h is not None else None
     # the given gradient of out['o'] for steps 1..tau, one row per step and sequence
     d_o_all = d_o.reshape(-1, N_OUT)
-    # V^T grad_o(t) L + d_h(t): the part of grad_h(t) L that does not depend on the loop,
+    # V^T grad_o(t) L: the part of grad_h(t) L that does not depend on the loop,
     # for steps 1..tau at once, in the storage of grad_h(t) L
     torch.mm(d_o_all, P["V"], out=dh_all)
-    if d_h is not None:
-        dh_all.add_(d_h_all)
-    # grad_s(t) L for steps 1..tau, one row per step and sequence
-    ds_all = dss[1:].reshape(-1, N_HIDDEN)
-    # the given gradient of out['s'] for steps 1..tau, one row per step and sequence
-    d_s_all = d_s.reshape(-1, N_HIDDEN) if d_s is not None else None
-    # d_s(t): the part of grad_s(t) L that does not depend on the loop,
-    # for steps 1..tau at once, in the storage of grad_s(t) L
-    ds_all.zero_()
-    if d_s is not None:
-        ds_all.add_(d_s_all)
     # step t = tau
     # grad_h(tau) L = V^T grad_o(tau) L + d_h(tau)
-    # (already in place: nothing to add at this step)
+    # in dh[tau], which holds the hoisted part
+    if d_h is not None:
+        dh[tau].add_(d_h_t[tau - 1])
     # grad_s(tau) L = diag(tanh'(s(tau))) (q(tau) (.) grad_h(tau) L) + d_s(tau)
-    # in ds[tau], which holds the hoisted part
-    ds[tau].addcmul_(1 - _tanh(s[tau])**2, q[tau - 1] * dh[tau])
+    torch.mul(1 - _tanh(s[tau])**2, q[tau - 1] * dh[tau], out=ds[tau])
+    if d_s is not None:
+        ds[tau].add_(d_s_t[tau - 1])
     # grad_a_q(tau) L = k2(tau) (.) grad_h(tau) L
     da_q[tau - 1].mul_(dh[tau])
     # grad_a_g(tau) L = k3(tau) (.) grad_s(tau) L
@@ -341,10 +333,13 @@ d_h, d_s may be None (no gradient reaches that output).
         # grad_h(t) L = W_hi^T grad_a_i(t+1) L + W_hf^T grad_a_f(t+1) L + W_hg^T grad_a_g(t+1) L + W_ho^T grad_a_q(t+1) L + V^T grad_o(t) L + d_h(t)
         # in dh[t], which holds the hoisted part
         dh[t].addmm_(stack_da_ifgq_t[t], W_da_ifgq)
+        if d_h is not None:
+            dh[t].add_(d_h_t[t - 1])
         # grad_s(t) L = f(t+1) (.) grad_s(t+1) L + k1(t) (.) grad_h(t) L + d_s(t)
-        # in ds[t], which holds the hoisted part
-        ds[t].addcmul_(f[t], ds[t + 1])
+        torch.mul(f[t], ds[t + 1], out=ds[t])
         ds[t].addcmul_(k1[t - 1], dh[t])
+        if d_s is not None:
+            ds[t].add_(d_s_t[t - 1])
         # grad_a_q(t) L = k2(t) (.) grad_h(t) L
         da_q[t - 1].mul_(dh[t])
         # grad_a_g(t) L = k3(t) (.) grad_s(t) L
@@ -362,8 +357,10 @@ d_h, d_s may be None (no gradient reaches that output).
 
     # parameter gradients: sums over t (and the batch) as single products over stacked steps
     grads = {}
+    # stack_da_ifgq for steps 1..tau, one row per step and sequence
+    stack_da_ifgq_all = stack_da_ifgq.view(-1, 4 * N_HIDDEN)
     # the gradients of b_hi, b_ii, b_hf, b_if, b_hg, b_ig, b_ho, b_io: column sums over all steps of stack_da_ifgq, split by rows
-    sum_da_ifgq = stack_da_ifgq.view(-1, 4 * N_HIDDEN).sum(0)
+    sum_da_ifgq = stack_da_ifgq_all.new_ones(stack_da_ifgq_all.shape[0]) @ stack_da_ifgq_all
     grads["b_hi"] = sum_da_ifgq[:N_HIDDEN]
     grads["b_ii"] = grads["b_hi"].clone()
     grads["b_hf"] = sum_da_ifgq[N_HIDDEN:2 * N_HIDDEN]
@@ -375,7 +372,7 @@ d_h, d_s may be None (no gradient reaches that output).
     # h(t) for steps 0..tau-1, one row per step and sequence
     h_prev_all = hs[:tau].reshape(-1, N_HIDDEN)
     # the gradients of W_hi, W_hf, W_hg, W_ho: one product with h(t-1) over all steps of stack_da_ifgq, split by rows
-    prod_da_ifgq_h = stack_da_ifgq.view(-1, 4 * N_HIDDEN).T @ h_prev_all
+    prod_da_ifgq_h = stack_da_ifgq_all.T @ h_prev_all
     grads["W_hi"] = prod_da_ifgq_h[:N_HIDDEN]
     grads["W_hf"] = prod_da_ifgq_h[N_HIDDEN:2 * N_HIDDEN]
     grads["W_hg"] = prod_da_ifgq_h[2 * N_HIDDEN:3 * N_HIDDEN]
@@ -383,7 +380,7 @@ d_h, d_s may be None (no gradient reaches that output).
     # x(t) for steps 1..tau, one row per step and sequence
     x_all = xs.reshape(-1, N_IN)
     # the gradients of W_ii, W_if, W_ig, W_io: one product with x(t) over all steps of stack_da_ifgq, split by rows
-    prod_da_ifgq_x = stack_da_ifgq.view(-1, 4 * N_HIDDEN).T @ x_all
+    prod_da_ifgq_x = stack_da_ifgq_all.T @ x_all
     grads["W_ii"] = prod_da_ifgq_x[:N_HIDDEN]
     grads["W_if"] = prod_da_ifgq_x[N_HIDDEN:2 * N_HIDDEN]
     grads["W_ig"] = prod_da_ifgq_x[2 * N_HIDDEN:3 * N_HIDDEN]

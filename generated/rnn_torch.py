@@ -200,6 +200,7 @@ d_h may be None (no gradient reaches that output).
     tau, batch = xs.shape[0], xs.shape[1]
     new = dict(dtype=xs.dtype, device=xs.device)
     dhs = torch.empty((tau + 1, batch, N_HIDDEN), **new)  # grad_h(t) L, steps 0..tau
+    d_h_t = d_h.unbind(0) if d_h is not None else None
     dh = dhs.unbind(0)
     # k1(t) = 1 - h(t)^2, for steps 1..tau at once, in place (a factor of the loop below)
     k1s = torch.empty((tau, batch, N_HIDDEN), **new)
@@ -212,19 +213,17 @@ d_h may be None (no gradient reaches that output).
     # (the given tensor d_o itself)
     # grad_h(t) L for steps 1..tau, one row per step and sequence
     dh_all = dhs[1:].reshape(-1, N_HIDDEN)
-    # the given gradient of out['h'] for steps 1..tau, one row per step and sequence
-    d_h_all = d_h.reshape(-1, N_HIDDEN) if d_h is not None else None
     # the given gradient of out['o'] for steps 1..tau, one row per step and sequence
     d_o_all = d_o.reshape(-1, N_OUT)
-    # V^T grad_o(t) L + d_h(t): the part of grad_h(t) L that does not depend on the loop,
+    # V^T grad_o(t) L: the part of grad_h(t) L that does not depend on the loop,
     # for steps 1..tau at once, in the storage of grad_h(t) L
     torch.mm(d_o_all, P["V"], out=dh_all)
-    if d_h is not None:
-        dh_all.add_(d_h_all)
     # step t = tau
     # grad_h(tau) L = V^T grad_o(tau) L + d_h(tau)
     # (the note prints this gradient: bptt.grad_h_tau)
-    # (already in place: nothing to add at this step)
+    # in dh[tau], which holds the hoisted part
+    if d_h is not None:
+        dh[tau].add_(d_h_t[tau - 1])
     # grad_a(tau) L = k1(tau) (.) grad_h(tau) L
     dh[tau].mul_(k1[tau - 1])
     for t in range(tau - 1, 0, -1):
@@ -232,6 +231,8 @@ d_h may be None (no gradient reaches that output).
         # (the note prints this gradient: bptt.grad_h.jacobian, bptt.grad_h)
         # in dh[t], which holds the hoisted part
         dh[t].addmm_(dh[t + 1], P["W"])
+        if d_h is not None:
+            dh[t].add_(d_h_t[t - 1])
         # grad_a(t) L = k1(t) (.) grad_h(t) L
         dh[t].mul_(k1[t - 1])
 

@@ -115,6 +115,7 @@ class RowAlgebra:
         """The sum over the rows of a 2-D array (a bias gradient)."""
         return f"{paren(code)}.sum(0)"
 
+
     def _sum_outer(self, g: str, v: str) -> str:
         """sum over the rows of g v^T (a weight gradient): one product."""
         return f"{paren(g)}.T @ {paren(v)}"

@@ -135,13 +135,13 @@ def _has_gemm(terms) -> bool:
     return False
 
 
-def schedule(pieces: list[Piece], order: list, grad: bool, hoist_all: bool = False
-             ) -> list[Block]:
+def schedule(pieces: list[Piece], order: list, grad: bool, hoist_all=False) -> list[Block]:
     """Blocks that compute every piece after what it reads (see the module docstring).
     ``order`` lists the targets in their order within a step; ``grad`` says whether the
     pieces read each other through ``Grad`` (backward) or ``At`` (forward). ``hoist_all``:
     hoist every term that reads nothing of its loop (a bias alone too), not only sums with a
-    matrix product (a framework pays per operation and step, NumPy per pass)."""
+    matrix product (a framework pays per operation and step, NumPy per pass); a function of
+    a term instead of True hoists only the terms it accepts."""
     own = set(order)
     edges: dict = {t: set() for t in order}
     offsets: dict = {}
@@ -166,21 +166,22 @@ def schedule(pieces: list[Piece], order: list, grad: bool, hoist_all: bool = Fal
     return blocks
 
 
-def _split(p: Piece, comp_set: set, grad: bool, hoist_all: bool = False):
+def _split(p: Piece, comp_set: set, grad: bool, hoist_all=False):
     """(hoisted terms, loop terms, inside f) of a piece."""
     expr, inside = p.expr, False
     if isinstance(expr, Apply):
         expr, inside = expr.arg, True
     hoisted, loop = [], []
     for t in _terms(expr):
-        (loop if _reads(t, comp_set, grad) else hoisted).append(t)
+        keep = _reads(t, comp_set, grad) or (callable(hoist_all) and not hoist_all(t))
+        (loop if keep else hoisted).append(t)
     if not hoisted or (not hoist_all and not _has_gemm(hoisted)):
         return [], _terms(expr), inside
     return hoisted, loop, inside
 
 
 def _loop(pieces: list[Piece], comp: list, comp_set: set, direction: int, grad: bool,
-          hoist_all: bool = False) -> Block:
+          hoist_all=False) -> Block:
     hoists: list[Hoist] = []
     loop_expr = {}
     for p in sorted(pieces, key=lambda q: (comp.index(q.target), key(q.lo))):
