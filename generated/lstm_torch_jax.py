@@ -203,23 +203,15 @@ def _forward(P, xs, h0, s0):
         s_now = f_now * prev_s + i_now * g_now
         # h(t) = q(t) (.) tanh(s(t))
         h_now = q_now * jnp.tanh(s_now)
-        return (h_now, s_now,), (a_i_now, i_now, a_f_now, f_now, a_g_now, g_now, a_q_now, q_now, s_now, h_now,)
+        return (h_now, s_now,), (i_now, f_now, g_now, q_now, s_now, h_now,)
 
-    (h_last, s_last,), (a_i_0, i_0, a_f_0, f_0, a_g_0, g_0, a_q_0, q_0, s_1, h_1,) = lax.scan(step, (h0, s0,), (a_i_hoisted[0:tau], a_f_hoisted[0:tau], a_g_hoisted[0:tau], a_q_hoisted[0:tau],))
-    # a_i(t), steps 1..tau
-    a_is = a_i_0
+    (h_last, s_last,), (i_0, f_0, g_0, q_0, s_1, h_1,) = lax.scan(step, (h0, s0,), (a_i_hoisted[0:tau], a_f_hoisted[0:tau], a_g_hoisted[0:tau], a_q_hoisted[0:tau],))
     # i(t), steps 1..tau
     is_ = i_0
-    # a_f(t), steps 1..tau
-    a_fs = a_f_0
     # f(t), steps 1..tau
     fs = f_0
-    # a_g(t), steps 1..tau
-    a_gs = a_g_0
     # g(t), steps 1..tau
     gs = g_0
-    # a_q(t), steps 1..tau
-    a_qs = a_q_0
     # q(t), steps 1..tau
     qs = q_0
     # s(t), steps 0..tau
@@ -230,15 +222,15 @@ def _forward(P, xs, h0, s0):
     # for steps 1..tau at once
     os = P["c"] + hs[1:] @ P["V"].T
 
-    return a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os
+    return is_, fs, gs, qs, ss, hs, os
 
 
-def _outputs(a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os):
+def _outputs(is_, fs, gs, qs, ss, hs, os):
     """The arrays of ``OUTPUTS`` (rows of the forward pass's)."""
     return (os, hs[1:], ss[1:], )
 
 
-def _backward(P, xs, a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os, d_o, d_h, d_s):
+def _backward(P, xs, is_, fs, gs, qs, ss, hs, os, d_o, d_h, d_s):
     """BPTT: the gradient of every quantity, then of the parameters and initial values."""
     tau, batch, dtype = xs.shape[0], xs.shape[1], xs.dtype
     # grad_o(t) L = d_o(t)
@@ -293,9 +285,9 @@ def _backward(P, xs, a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os, d_o, d
         di_now = g_t * ds_now
         # grad_a_i(t) L = diag(i(t)*(1 - i(t))) grad_i(t) L
         da_i_now = (i_t*(1 - i_t)) * di_now
-        return (da_i_now, da_f_now, da_g_now, da_q_now, ds_now,), (dh_now, ds_now, dq_now, da_q_now, dg_now, da_g_now, df_now, da_f_now, di_now, da_i_now,)
+        return (da_i_now, da_f_now, da_g_now, da_q_now, ds_now,), (dh_now, ds_now, da_q_now, da_g_now, da_f_now, da_i_now,)
 
-    (da_i_last, da_f_last, da_g_last, da_q_last, ds_last,), (dh_1, ds_1, dq_1, da_q_1, dg_1, da_g_1, df_1, da_f_1, di_1, da_i_1,) = lax.scan(step_, (da_i_s0, da_f_s0, da_g_s0, da_q_s0, ds_s0,), (dh_hoisted[0:tau - 1], fs[1:], qs[:-1], ss[1:-1], d_s[:-1], is_[:-1], gs[:-1], ss[:-2], fs[:-1],), reverse=True)
+    (da_i_last, da_f_last, da_g_last, da_q_last, ds_last,), (dh_1, ds_1, da_q_1, da_g_1, da_f_1, da_i_1,) = lax.scan(step_, (da_i_s0, da_f_s0, da_g_s0, da_q_s0, ds_s0,), (dh_hoisted[0:tau - 1], fs[1:], qs[:-1], ss[1:-1], d_s[:-1], is_[:-1], gs[:-1], ss[:-2], fs[:-1],), reverse=True)
     # step t = 0
     # grad_h(0) L = W_hi^T grad_a_i(1) L + W_hf^T grad_a_f(1) L + W_hg^T grad_a_g(1) L + W_ho^T grad_a_q(1) L
     dh_s2 = da_f_last @ P["W_hf"] + da_g_last @ P["W_hg"] + da_i_last @ P["W_hi"] + da_q_last @ P["W_ho"]
@@ -305,20 +297,12 @@ def _backward(P, xs, a_is, is_, a_fs, fs, a_gs, gs, a_qs, qs, ss, hs, os, d_o, d
     dhs = jnp.concatenate([dh_s2[None], dh_1, dh_s0[None]], 0)
     # grad_s(t) L, steps 0..tau
     dss = jnp.concatenate([ds_s2[None], ds_1, ds_s0[None]], 0)
-    # grad_q(t) L, steps 1..tau
-    dqs = jnp.concatenate([dq_1, dq_s0[None]], 0)
     # grad_a_q(t) L, steps 1..tau
     da_qs = jnp.concatenate([da_q_1, da_q_s0[None]], 0)
-    # grad_g(t) L, steps 1..tau
-    dgs = jnp.concatenate([dg_1, dg_s0[None]], 0)
     # grad_a_g(t) L, steps 1..tau
     da_gs = jnp.concatenate([da_g_1, da_g_s0[None]], 0)
-    # grad_f(t) L, steps 1..tau
-    dfs = jnp.concatenate([df_1, df_s0[None]], 0)
     # grad_a_f(t) L, steps 1..tau
     da_fs = jnp.concatenate([da_f_1, da_f_s0[None]], 0)
-    # grad_i(t) L, steps 1..tau
-    dis = jnp.concatenate([di_1, di_s0[None]], 0)
     # grad_a_i(t) L, steps 1..tau
     da_is = jnp.concatenate([da_i_1, da_i_s0[None]], 0)
 

@@ -162,26 +162,24 @@ def _forward(P, xs, h0):
         a_now = a_hoisted_t + prev_h @ W_T
         # h(t) = tanh(a(t))  (10.9)
         h_now = jnp.tanh(a_now)
-        return (h_now,), (a_now, h_now,)
+        return (h_now,), (h_now,)
 
-    (h_last,), (a_0, h_1,) = lax.scan(step, (h0,), (a_hoisted[0:tau],))
-    # a(t), steps 1..tau
-    as_ = a_0
+    (h_last,), (h_1,) = lax.scan(step, (h0,), (a_hoisted[0:tau],))
     # h(t), steps 0..tau
     hs = jnp.concatenate([h0[None], h_1], 0)
     # o(t) = c + V h(t)  (10.10)
     # for steps 1..tau at once
     os = P["c"] + hs[1:] @ P["V"].T
 
-    return as_, hs, os
+    return hs, os
 
 
-def _outputs(as_, hs, os):
+def _outputs(hs, os):
     """The arrays of ``OUTPUTS`` (rows of the forward pass's)."""
     return (os, hs[1:], )
 
 
-def _backward(P, xs, as_, hs, os, d_o, d_h):
+def _backward(P, xs, hs, os, d_o, d_h):
     """BPTT: the gradient of every quantity, then of the parameters and initial values."""
     tau, batch, dtype = xs.shape[0], xs.shape[1], xs.dtype
     # grad_o(t) L = d_o(t)

@@ -220,7 +220,8 @@ class _Emitter:
             single = sp.expand(seg.hi - seg.lo) == 0
             out += self.segment(block, seg, own, hoist_vars, grad, single)
         for t in block.targets:
-            out += self.assemble((kind, t))
+            if t in self.needed:
+                out += self.assemble((kind, t))
         return out
 
     def segment(self, block, seg, own, hoist_vars, grad, single) -> list[Stmt]:
@@ -299,7 +300,9 @@ class _Emitter:
         targets = [p.target for p, _t, _h in seg.body]
         if single:
             for name in targets:
-                self.arrays[(kind, name)].parts.append((seg.lo, seg.hi, f"{local[name]}[None]"))
+                if name in self.needed:
+                    self.arrays[(kind, name)].parts.append((seg.lo, seg.hi,
+                                                            f"{local[name]}[None]"))
                 self.cur[(kind, name)] = local[name]
             return [Stmt("", (f"step t = {step_text(seg.lo)}",))] + body
         # a lax.scan over the segment's steps
@@ -309,7 +312,8 @@ class _Emitter:
             if (kind, n) not in self.cur:
                 raise NotImplementedError(f"{n}: no value before the steps "
                                           f"{step_text(seg.lo)}..{step_text(seg.hi)}")
-        ys = [local[n] for n in targets]
+        kept = [n for n in targets if n in self.needed]  # stacked only when read after the loop
+        ys = [local[n] for n in kept]
         head = [Stmt(f"def {fn}(carry, inp):",
                      (f"steps {step_text(seg.lo)}..{step_text(seg.hi)}, "
                       f"{'ascending' if block.direction > 0 else 'descending'}",))]
@@ -323,20 +327,21 @@ class _Emitter:
         inner += body
         carry_out = ", ".join(local[n] for n in carried)
         inner.append(Stmt(f"return ({carry_out}{',' if carried else ''}), "
-                          f"({', '.join(ys)},)"))
+                          f"({', '.join(ys)}{',' if ys else ''})"))
         out = [Stmt(head[0].code, head[0].comments, tuple(inner))]
         lasts = [self.new(f"{self.arrays[(kind, n)].base}_last") for n in carried]
         stacks = [self.new(f"{self.arrays[(kind, n)].base}_{len(self.arrays[(kind, n)].parts)}")
-                  for n in targets]
+                  for n in kept]
         init = ", ".join(self.cur[(kind, n)] for n in carried)
         xs_code = ", ".join(r for _n, r in inputs)
         rev = ", reverse=True" if block.direction < 0 else ""
         length = "" if inputs else f", length={_code(seg.hi - seg.lo + 1)}"
-        out.append(Stmt(f"({', '.join(lasts)}{',' if lasts else ''}), ({', '.join(stacks)},) = "
+        out.append(Stmt(f"({', '.join(lasts)}{',' if lasts else ''}), "
+                        f"({', '.join(stacks)}{',' if stacks else ''}) = "
                         f"lax.scan({fn}, ({init}{',' if carried else ''}), "
                         f"({xs_code}{',' if inputs else ''}){length}{rev})"))
-        for n, s in zip(targets, stacks):
-            self.arrays[(kind, n)].parts.append((seg.lo, seg.hi, s))
+        for n, s_ in zip(kept, stacks):
+            self.arrays[(kind, n)].parts.append((seg.lo, seg.hi, s_))
         for n, last in zip(carried, lasts):
             self.cur[(kind, n)] = last
         for n in targets:
@@ -396,9 +401,15 @@ class _Emitter:
             a.parts.append((i.step, i.step, f"{i.arg}[None]"))
             self.cur[("q", i.quantity.name)] = i.arg
         blocks = schedule(v.forward, v.forward_order, grad=False)
+        self.needed = {a.name for p in v.backward for a in values_read(p.expr)}
+        self.needed |= {a.name for _p, sums in v.param_grads for s_ in sums
+                        for a in values_read(s_.expr)}
+        self.needed |= {q.name for q in v.outputs} | {i.quantity.name for i in v.initial}
+        self.needed |= _read_across(blocks, grad=False)
         pre = self.loop_transposes(blocks)
         body = self.blocks(blocks, grad=False)
-        f_arrays = [self.arrays[("q", eq.target.name)] for eq in v.equations]
+        f_arrays = [self.arrays[("q", eq.target.name)] for eq in v.equations
+                    if eq.target.name in self.needed]
         return {"f_body": pre + body, "f_arrays": f_arrays}
 
     def backward_pass(self) -> dict:
@@ -415,6 +426,9 @@ class _Emitter:
                 lo, hi = v.g_steps[name]
                 self._arr(("g", name), "d" + name, q.size.symbol, lo, hi, f"grad_{name}(t) L")
         blocks = schedule(v.backward, v.backward_order, grad=True)
+        self.needed = {g.of.name for _p, sums in v.param_grads for s_ in sums
+                       for g in s_.expr.atoms(Grad) if isinstance(g.of, At)}
+        self.needed |= {i.quantity.name for i in v.initial} | _read_across(blocks, grad=True)
         body = self.blocks(blocks, grad=True)
         grads, done = [], {}
         for p, sums in v.param_grads:
@@ -437,6 +451,21 @@ class _Emitter:
             inits.append((i.arg, f"{a.name}[{_code(i.step - a.lo)}]"))
         d_args = [self.arrays[("d", q.name)].name for q in v.outputs]
         return {"b_body": body, "grads": grads, "d_inits": inits, "d_args": d_args}
+
+
+def _read_across(blocks, grad: bool) -> set:
+    """The targets a piece of another block (or a hoist) reads: their arrays are needed."""
+    owner = {t: i for i, b in enumerate(blocks) for t in b.targets}
+    out = set()
+    for i, b in enumerate(blocks):
+        exprs = [p.expr for p in b.pieces] if b.direction == 0 else [h.expr for h in b.hoists]
+        exprs += [] if b.direction == 0 else [t for seg in b.segments
+                                               for _p, (terms, _in), _h in seg.body for t in terms]
+        for e in exprs:
+            names = {g.of.name for g in e.atoms(Grad) if isinstance(g.of, At)} if grad else \
+                {a.name for a in values_read(e)}
+            out |= {n for n in names if n in owner and (owner[n] != i or b.direction == 0)}
+    return out
 
 
 # ---------------------------------------------------------------- public entry points
