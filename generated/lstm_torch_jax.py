@@ -158,6 +158,7 @@ def _core_backward(res, d_out):
 _core.defvjp(_core_forward, _core_backward)
 
 
+@jax.jit
 def _forward(P, xs, h0, s0):
     """Every quantity of the model for every step (tau from the shape of xs)."""
     tau, batch, dtype = xs.shape[0], xs.shape[1], xs.dtype
@@ -230,6 +231,7 @@ def _outputs(is_, fs, gs, qs, ss, hs, os):
     return (os, hs[1:], ss[1:], )
 
 
+@jax.jit
 def _backward(P, xs, is_, fs, gs, qs, ss, hs, os, d_o, d_h, d_s):
     """BPTT: the gradient of every quantity, then of the parameters and initial values."""
     tau, batch, dtype = xs.shape[0], xs.shape[1], xs.dtype

@@ -145,6 +145,7 @@ def _core_backward(res, d_out):
 _core.defvjp(_core_forward, _core_backward)
 
 
+@jax.jit
 def _forward(P, xs, h0):
     """Every quantity of the model for every step (tau from the shape of xs)."""
     tau, batch, dtype = xs.shape[0], xs.shape[1], xs.dtype
@@ -179,6 +180,7 @@ def _outputs(hs, os):
     return (os, hs[1:], )
 
 
+@jax.jit
 def _backward(P, xs, hs, os, d_o, d_h):
     """BPTT: the gradient of every quantity, then of the parameters and initial values."""
     tau, batch, dtype = xs.shape[0], xs.shape[1], xs.dtype

@@ -20,12 +20,13 @@ def test_codegen_writes_each_backend(tmp_path):
     """codegen --backend torch / jax writes a module named after the model and backend,
     whose header is the command that writes it again; --form is NumPy's and refused with
     another backend (exit 2, one line)."""
-    for backend, name in (("torch", "lstm_torch_torch.py"), ("jax", "lstm_torch_jax.py")):
-        r = symrnn("codegen", "--backend", backend, "--model", "lstm-torch", "--out", ".",
-                   cwd=tmp_path)
+    for backend, name in (("torch", "gru_torch_torch.py"), ("jax", "rnn_jax_h5.py")):
+        model = ["--model", "gru-torch"] if backend == "torch" else ["--hidden", "5"]
+        r = symrnn("codegen", "--backend", backend, *model, "--out", ".", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         text = (tmp_path / name).read_text()
-        assert f"# Regenerate: symrnn codegen --backend {backend} --model lstm-torch --out ." in text
+        assert f"# Regenerate: symrnn codegen --backend {backend} {' '.join(model)} --out ." \
+            in text
         ast.parse(text)
     r = symrnn("codegen", "--backend", "jax", "--form", "unrolled", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--form is for --backend numpy" \
