@@ -258,6 +258,8 @@ d_h, d_s may be None (no gradient reaches that output).
     da_gs = stack_da_ifgq[..., 2 * N_HIDDEN:3 * N_HIDDEN]
     da_fs = stack_da_ifgq[..., N_HIDDEN:2 * N_HIDDEN]
     da_is = stack_da_ifgq[..., :N_HIDDEN]
+    stack_da_ifgq_012 = stack_da_ifgq.view(stack_da_ifgq.shape[0], batch, 4, N_HIDDEN)[:, :, 0:3].unbind(0)
+    ds_b = dss[:, :, None].unbind(0)
     f = fs.unbind(0)
     q = qs.unbind(0)
     s = ss.unbind(0)
@@ -266,9 +268,6 @@ d_h, d_s may be None (no gradient reaches that output).
     dh = dhs.unbind(0)
     ds = dss.unbind(0)
     da_q = da_qs.unbind(0)
-    da_g = da_gs.unbind(0)
-    da_f = da_fs.unbind(0)
-    da_i = da_is.unbind(0)
     # scratch for the factors
     scratch1_hidden = torch.empty((tau + 2, batch, N_HIDDEN), **new)
     # k1(t) = tanh'(s(t)) (.) q(t), for steps 1..tau-1 at once, in place (a factor of the loop below)
@@ -324,11 +323,12 @@ d_h, d_s may be None (no gradient reaches that output).
     # grad_a_q(tau) L = k2(tau) (.) grad_h(tau) L
     da_q[tau - 1].mul_(dh[tau])
     # grad_a_g(tau) L = k3(tau) (.) grad_s(tau) L
-    da_g[tau - 1].mul_(ds[tau])
+    # with a_f, a_i: their factors in stack_da_ifgq's columns times grad_s(tau) L, one operation
+    stack_da_ifgq_012[tau - 1].mul_(ds_b[tau])
     # grad_a_f(tau) L = k4(tau) (.) grad_s(tau) L
-    da_f[tau - 1].mul_(ds[tau])
+    # (with a_g)
     # grad_a_i(tau) L = k5(tau) (.) grad_s(tau) L
-    da_i[tau - 1].mul_(ds[tau])
+    # (with a_g)
     for t in range(tau - 1, 0, -1):
         # grad_h(t) L = W_hi^T grad_a_i(t+1) L + W_hf^T grad_a_f(t+1) L + W_hg^T grad_a_g(t+1) L + W_ho^T grad_a_q(t+1) L + V^T grad_o(t) L + d_h(t)
         # in dh[t], which holds the hoisted part
@@ -343,11 +343,12 @@ d_h, d_s may be None (no gradient reaches that output).
         # grad_a_q(t) L = k2(t) (.) grad_h(t) L
         da_q[t - 1].mul_(dh[t])
         # grad_a_g(t) L = k3(t) (.) grad_s(t) L
-        da_g[t - 1].mul_(ds[t])
+        # with a_f, a_i: their factors in stack_da_ifgq's columns times grad_s(t) L, one operation
+        stack_da_ifgq_012[t - 1].mul_(ds_b[t])
         # grad_a_f(t) L = k4(t) (.) grad_s(t) L
-        da_f[t - 1].mul_(ds[t])
+        # (with a_g)
         # grad_a_i(t) L = k5(t) (.) grad_s(t) L
-        da_i[t - 1].mul_(ds[t])
+        # (with a_g)
 
     # step t = 0
     # grad_h(0) L = W_hi^T grad_a_i(1) L + W_hf^T grad_a_f(1) L + W_hg^T grad_a_g(1) L + W_ho^T grad_a_q(1) L

@@ -106,6 +106,9 @@ class _Emitter:
         self.view_names: list[str] = []
         self.groups: list[Group] = []
         self.group_of: dict[str, Group] = {}
+        self.extra_lines: list[str] = []  # row views the loops use, made with the tensors
+        self.scaled_rows: dict = {}
+        self.bcast: dict = {}
 
     # ---------------------------------------------------------------- storage
 
@@ -476,11 +479,23 @@ class _Emitter:
                 for name, _lo, _hi, method, targets in self._runs(g, seg):
                     for t in targets:
                         applied[t] = g
+        scaled = self._scaled_runs(seg) if grad else {}
         for piece, (loop_terms, inside), held in seg.body:
             k = ("g" if grad else "q", piece.target)
             arr = self.arrays[k]
             target = f"{arr.rows}[{_code(at - arr.lo)}]"
             comments = self.comment(piece, grad, None if step is None else at)
+            if piece.target in scaled:
+                run = scaled[piece.target]
+                if run["first"] == piece.target:
+                    G = run["grad"].xreplace({T: at})
+                    gb = self.broadcast_rows(G)
+                    out.append(Stmt(f"{run['rows']}[{_code(at - run['lo'])}].mul_({gb})", comments + (
+                        f"with {', '.join(run['members'][1:])}: their factors in {run['name']}'s "
+                        f"columns times {math_text(G)}, one operation",)))
+                else:
+                    out.append(Stmt("", comments + (f"(with {run['first']})",)))
+                continue
             if piece.target in applied:
                 out.append(Stmt("", comments + (f"(applied with {applied[piece.target].name})",)))
                 continue
@@ -520,6 +535,65 @@ class _Emitter:
                 comments += (f"in place, in {target}",)
             out.append(Stmt("\n".join(lines), comments))
         return out
+
+    def _scaled_runs(self, seg) -> dict:
+        """Adjacent members of a backward group whose pieces are all K(t) (.) grad(t), K in the
+        member's own columns and grad the same: one in-place product with grad broadcast over
+        the members. {member: run}."""
+        out = {}
+        body = [(p, terms) for p, (terms, _inside), _h in seg.body]
+        for g in self.groups:
+            found = {}
+            for p, terms in body:
+                if p.target not in g.members or len(terms) != 1:
+                    continue
+                e = terms[0]
+                if not (isinstance(e, sp.HadamardProduct) and len(e.args) == 2):
+                    continue
+                f = next((a for a in e.args if isinstance(a, Factor)), None)
+                G = next((a for a in e.args if isinstance(a, Grad)), None)
+                if f is None or G is None or self.factor_home.get(f.name) is not \
+                        self.arrays[("g", p.target)] or f.step != T:
+                    continue
+                found[p.target] = G
+            by_grad: dict = {}
+            for q, G in found.items():
+                by_grad.setdefault(G, []).append(g.members.index(q))
+            for G, cols in by_grad.items():
+                cols.sort()
+                runs, run = [], [cols[0]]
+                for c in cols[1:]:
+                    if c == run[-1] + 1:
+                        run.append(c)
+                    else:
+                        runs.append(run)
+                        run = [c]
+                runs.append(run)
+                for run in runs:
+                    if len(run) < 2:
+                        continue
+                    members = [g.members[c] for c in run]
+                    order = [p.target for p, _t in body if p.target in members]
+                    key_ = (g.name, run[0], run[-1])
+                    if key_ not in self.scaled_rows:
+                        name = self.new(f"{g.name}_{''.join(str(c) for c in run)}")
+                        self.scaled_rows[key_] = name
+                        self.extra_lines.append(
+                            f"{name} = {g.name}.view({g.name}.shape[0], batch, {len(g.members)}, "
+                            f"{g.size})[:, :, {run[0]}:{run[-1] + 1}].unbind(0)")
+                    info = {"first": order[0], "members": order, "grad": G, "name": g.name,
+                            "rows": self.scaled_rows[key_], "lo": g.lo}
+                    for q in members:
+                        out[q] = info
+        return out
+
+    def broadcast_rows(self, G) -> str:
+        """The row of the gradient G with a member axis, (batch, 1, n), for broadcasting."""
+        a = self.arrays[self._key(G)]
+        if a.name not in self.bcast:
+            self.bcast[a.name] = self.new(f"{a.rows}_b")
+            self.extra_lines.append(f"{self.bcast[a.name]} = {a.name}[:, :, None].unbind(0)")
+        return f"{self.bcast[a.name]}[{_code(G.of.step - a.lo)}]"
 
     def backward_group_terms(self, terms, at):
         """``terms`` with each backward group's products P_j^T grad_qj(t+k), all of them, as
@@ -761,7 +835,7 @@ class _Emitter:
         for g in self.groups:
             for rows, cols, _none, _m, _t in getattr(g, "runs", []):
                 lines.append(f"{rows} = {g.name}[..., {cols}].unbind(0)")
-        return lines
+        return lines + self.extra_lines
 
     def backward_pass(self) -> dict:
         v, m = self.v, self.m
