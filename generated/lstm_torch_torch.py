@@ -396,19 +396,26 @@ d_h, d_s may be None (no gradient reaches that output).
     return grads, {"h0": dhs[0], "s0": dss[0]}
 
 
+#: 1 as a tensor: an operation with a Python number wraps it into a tensor each time (7 us
+#: against 2.5 for a small tensor's mul_ here); a 0-dim tensor keeps the other's dtype.
+_ONE = torch.tensor(1.0, dtype=torch.float64)
+
+
 def _tanh(a):
     """tanh(a): on the CPU 2 sigmoid(2 a) - 1 (torch's CPU tanh takes several times its
     sigmoid's time), on other devices torch.tanh."""
     if a.is_cuda:
         return torch.tanh(a)
-    return a.mul(2).sigmoid_().mul_(2).sub_(1)
+    t = torch.add(a, a).sigmoid_()
+    return t.add_(t).sub_(_ONE)
 
 
 def _tanh_(a):
     """tanh in place (as ``_tanh``)."""
     if a.is_cuda:
         return a.tanh_()
-    return a.mul_(2).sigmoid_().mul_(2).sub_(1)
+    a.add_(a).sigmoid_()
+    return a.add_(a).sub_(_ONE)
 
 
 class _Inputs:

@@ -31,6 +31,9 @@ class TorchRowPrinter(RowAlgebra, TorchPrinter):
     def _relu(self, code: str) -> str:
         return f"torch.relu({unparen(code)})"
 
+    def _print_OneMatrix(self, expr):
+        return "_ONE"  # the module's 1 as a tensor: no number wrapped at every step
+
     def _print_tanh(self, expr):
         return f"_tanh({unparen(self._print(expr.args[0]))})"
 
