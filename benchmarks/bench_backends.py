@@ -318,7 +318,7 @@ def run_case(model, cfg_name, dtype_name, device):
     Pt = {k: torch.tensor(v, dtype=tdt, device=dev, requires_grad=True) for k, v in P.items()}
     xt, yt = torch.tensor(x, dtype=tdt, device=dev), torch.tensor(y, device=dev)
     init_t = [torch.zeros(batch, n_h, dtype=tdt, device=dev) for _ in tmod.INITIAL]
-    fns, grads = {}, {}
+    fns = {}
 
     def symrnn_torch():
         for p in Pt.values():
@@ -425,7 +425,7 @@ def main():
         for device in devices:
             print(f"\n## {model} ({device})  ms per forward + backward call, median; "
                   f"ratio = symrnn torch / row")
-            head = f"| config | dtype | " + " | ".join(ROWS) + " |"
+            head = "| config | dtype | " + " | ".join(ROWS) + " |"
             print(head)
             print("|" + "---|" * (len(ROWS) + 2))
             for cfg in ARGS.configs:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.precedence import precedence
 
-from ..functions import FUNCTIONS, Apply, Deriv
+from ..functions import FUNCTIONS, Deriv
 from ..naming import Grad
 
 _ATOM_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]\"'")

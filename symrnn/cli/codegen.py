@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..api import emit_numpy
-from ..backends.numpy.emitter import FORMS, codegen_command, module_filename
+from ..backends.numpy.emitter import FORMS, codegen_command
 from ..backends.registry import get_backend
 from ..functions import ACTIVATIONS
 from ..io import check_writable, write_atomic

@@ -838,7 +838,7 @@ class _Emitter:
         return lines + self.extra_lines
 
     def backward_pass(self) -> dict:
-        v, m = self.v, self.m
+        v = self.v
         self.views, self.view_lines, self.used_rows, self.transposes = {}, [], set(), {}
         self.new.taken -= set(self.view_names)  # views are local to each function
         keep = {g.of.name for _p, sums in v.param_grads for s in sums
