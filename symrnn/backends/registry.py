@@ -64,39 +64,30 @@ def _numpy_command(spec, form, out=None, every=None):
     return codegen_command(spec, form, out, every)
 
 
-def _torch_emit(model, spec, equations, form, command, catalogue, every=None):
-    from .torch.emitter import emit_torch
-    return emit_torch(model, spec, equations, command=command, catalogue=catalogue)
+def _framework(backend: str):
+    """The emit, file-name and command functions of the torch or JAX backend (one module,
+    for any tau: no form)."""
+    def emit(model, spec, equations, form, command, catalogue, every=None):
+        if backend == "torch":
+            from .torch.emitter import emit_torch as emitter
+        else:
+            from .jax.emitter import emit_jax as emitter
+        return emitter(model, spec, equations, command=command, catalogue=catalogue)
 
+    def filename(spec, form=None, every=None):
+        return module_filename(spec, backend)
 
-def _torch_filename(spec, form=None, every=None):
-    return module_filename(spec, "torch")
-
-
-def _torch_command(spec, form=None, out=None, every=None):
-    return codegen_command(spec, out, "torch")
-
-
-def _jax_emit(model, spec, equations, form, command, catalogue, every=None):
-    from .jax.emitter import emit_jax
-    return emit_jax(model, spec, equations, command=command, catalogue=catalogue)
-
-
-def _jax_filename(spec, form=None, every=None):
-    return module_filename(spec, "jax")
-
-
-def _jax_command(spec, form=None, out=None, every=None):
-    return codegen_command(spec, out, "jax")
+    def command(spec, form=None, out=None, every=None):
+        return codegen_command(spec, out, backend)
+    return emit, filename, command
 
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("numpy", "NumPy module", ("loop", "unrolled", "checkpointed"), ("loop", "unrolled"),
             None, _numpy_emit, _numpy_filename, _numpy_command),
-    Backend("torch", "PyTorch module", ("torch",), ("torch",), "torch", _torch_emit,
-            _torch_filename, _torch_command, "torch"),
-    Backend("jax", "JAX module", ("jax",), ("jax",), "jax", _jax_emit, _jax_filename,
-            _jax_command, "jax"),
+    Backend("torch", "PyTorch module", ("torch",), ("torch",), "torch", *_framework("torch"),
+            "torch"),
+    Backend("jax", "JAX module", ("jax",), ("jax",), "jax", *_framework("jax"), "jax"),
 )}
 DEFAULT = "numpy"
 

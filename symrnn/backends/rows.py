@@ -245,6 +245,15 @@ class RowAlgebra:
 
     # ------------------------------------------------------------ scalar elementwise bodies
 
+    def _print_Integer(self, expr):
+        return str(int(expr))
+
+    def _print_Rational(self, expr):
+        return repr(float(expr))
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.as_base_exp()
         if exp == -1 and isinstance(base, sp.Add) and len(base.args) == 2 and 1 in base.args:

@@ -22,7 +22,6 @@ Nothing symbolic is computed here beyond printing.
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -33,6 +32,7 @@ from ...naming import TAU, T, At, Grad, values_read
 from ...sanitize import python_comment
 from ...templating import render
 from ...text import equation_text, math_text, step_text
+from ..code import Names, Stmt, left_matrices, step_code
 from ..schedule import Block, Piece, key, schedule
 from ..vjp import VJP, Cotangent, build
 from .printer import print_jax
@@ -41,13 +41,6 @@ TEMPLATE = "jax/module.py.jinja"
 SIZE_CODE = {d.name: f"N_{d.name[2:].upper()}" for d in DIMS}
 RESERVED = {"jax", "jnp", "lax", "P", "xs", "tau", "batch", "t", "dtype", "res", "d_out",
             "grads", "out", "final", "params", "x", "y", "math", "carry", "inp", "zeros"}
-
-
-@dataclass(frozen=True)
-class Stmt:
-    code: str
-    comments: tuple[str, ...] = ()
-    body: tuple["Stmt", ...] | None = None
 
 
 @dataclass
@@ -68,20 +61,7 @@ class Arr:
         return sp.expand(self.hi - self.lo + 1)
 
 
-def _code(e) -> str:
-    return sp.sstr(sp.expand(sp.sympify(e)))
-
-
-class _Names:
-    def __init__(self):
-        self.taken = set(RESERVED)
-
-    def __call__(self, base: str) -> str:
-        name = base if not keyword.iskeyword(base) else base + "_"
-        while name in self.taken:
-            name += "_"
-        self.taken.add(name)
-        return name
+_code = step_code
 
 
 def rows(a: Arr, lo, hi) -> str:
@@ -100,7 +80,7 @@ class _Emitter:
     def __init__(self, v: VJP, catalogue=()):
         self.v, self.m, self.catalogue = v, v.model, catalogue
         self.size = {d.symbol: SIZE_CODE[d.name] for d in DIMS}
-        self.new = _Names()
+        self.new = Names(RESERVED)
         self.arrays: dict[tuple, Arr] = {}
         self.cur: dict[tuple, str] = {}  # the latest single value of a loop's target
         self.transposes: dict = {}
@@ -363,21 +343,13 @@ class _Emitter:
         return out
 
     def loop_transposes(self, blocks) -> list[Stmt]:
+        terms = [t for b in blocks for seg in b.segments
+                 for _p, (ts, _inside), _held in seg.body for t in ts]
         lines = []
-        for b in blocks:
-            for seg in b.segments:
-                for _p, (terms, _inside), _held in seg.body:
-                    for t in terms:
-                        for mm in t.atoms(sp.MatMul):
-                            for f in mm.as_coeff_matrices()[1][:-1]:
-                                p = self.m.param_of(f) if isinstance(f, sp.MatrixSymbol) and \
-                                    not isinstance(f, At) else None
-                                if p is None or p.cols is None or f in self.transposes:
-                                    continue
-                                name = self.new(f"{p.name}_T")
-                                self.transposes[f] = name
-                                lines.append(Stmt(f'{name} = P["{p.name}"].T',
-                                                  (f"{p.name}^T",)))
+        for f in left_matrices(terms, self.m):
+            name = self.new(f"{f.name}_T")
+            self.transposes[f] = name
+            lines.append(Stmt(f'{name} = P["{f.name}"].T', (f"{f.name}^T",)))
         return lines
 
     # ---------------------------------------------------------------- passes

@@ -32,14 +32,6 @@ class JaxRowPrinter(RowAlgebra, JaxPrinter):
     def _sum_outer(self, g: str, v: str) -> str:
         return f'jnp.einsum("tbi,tbj->ij", {unparen(g)}, {unparen(v)})'
 
-    def _print_Integer(self, expr):
-        return str(int(expr))
-
-    def _print_Rational(self, expr):
-        return repr(float(expr))
-
-    def _print_Float(self, expr):
-        return repr(float(expr))
 
 
 def print_jax(expr, names: dict, summed: bool = False, transposes: dict | None = None) -> str:

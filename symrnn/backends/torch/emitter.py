@@ -22,7 +22,6 @@ Nothing symbolic is computed here beyond printing.
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 
 import sympy as sp
@@ -33,6 +32,7 @@ from ...naming import TAU, T, At, Grad, values_read
 from ...sanitize import python_comment
 from ...templating import render
 from ...text import equation_text, math_text, step_text
+from ..code import Names, Stmt, left_matrices, step_code
 from ..files import codegen_command, loss_rows, wrap
 from ..schedule import Block, Piece, key, schedule
 from ..fuse import Factor, hoist_factors, inline
@@ -45,16 +45,6 @@ SIZE_CODE = {d.name: f"N_{d.name[2:].upper()}" for d in DIMS}
 #: Names the module's functions use themselves; arrays never take them.
 RESERVED = {"torch", "P", "xs", "tau", "batch", "t", "new", "tape", "d_out", "grads", "out",
             "final", "params", "x", "y", "ctx", "math", "zeros", "self"}
-
-
-@dataclass(frozen=True)
-class Stmt:
-    """Lines of code and the comment lines (math) printed above them; a loop's ``code`` is
-    its head and ``body`` its statements."""
-
-    code: str
-    comments: tuple[str, ...] = ()
-    body: tuple["Stmt", ...] | None = None
 
 
 @dataclass
@@ -77,27 +67,14 @@ class Arr:
         return sp.expand(self.hi - self.lo + 1)
 
 
-def _code(e) -> str:
-    return sp.sstr(sp.expand(sp.sympify(e)))
-
-
-class _Names:
-    def __init__(self, taken=()):
-        self.taken = set(RESERVED) | set(taken)
-
-    def __call__(self, base: str) -> str:
-        name = base if not keyword.iskeyword(base) else base + "_"
-        while name in self.taken:
-            name += "_"
-        self.taken.add(name)
-        return name
+_code = step_code
 
 
 class _Emitter:
     def __init__(self, v: VJP, catalogue=()):
         self.v, self.m, self.catalogue = v, v.model, catalogue
         self.size = {d.symbol: SIZE_CODE[d.name] for d in DIMS}
-        self.new = _Names()
+        self.new = Names(RESERVED)
         self.arrays: dict[tuple, Arr] = {}
         self.views: dict[tuple, str] = {}
         self.view_lines: list[Stmt] = []
@@ -657,23 +634,18 @@ class _Emitter:
     def loop_transposes(self, blocks: list[Block]) -> list[Stmt]:
         """A^T of each parameter a loop step multiplies with (W h(t-1) is h[t-1] @ W^T), a
         view named once before the loops (each .T is a new view)."""
-        lines = []
+        terms = []
         for b in blocks:
             for seg in b.segments:
-                for piece, (terms, _inside), _held in seg.body:
+                for piece, (ts, _inside), _held in seg.body:
                     grp = self.group_of.get(piece.target)
-                    for t in terms:
-                        if grp is not None and _gemm_of(t, grp):
-                            continue
-                        for f in sorted(t.atoms(sp.MatrixSymbol), key=sp.default_sort_key):
-                            p = self.m.param_of(f)
-                            if p is None or p.cols is None or f in self.transposes or \
-                                    not any(m == f for m in _left_factors(t)):
-                                continue
-                            name = self.new(f"{p.name}_T")
-                            self.transposes[f] = name
-                            lines.append(Stmt(f'{name} = P["{p.name}"].T',
-                                              (f"{p.name}^T, for every step",)))
+                    terms += [t for t in ts if grp is None or not _gemm_of(t, grp)]
+        lines = []
+        for f in left_matrices(terms, self.m):
+            if f not in self.transposes:
+                name = self.new(f"{f.name}_T")
+                self.transposes[f] = name
+                lines.append(Stmt(f'{name} = P["{f.name}"].T', (f"{f.name}^T, for every step",)))
         return lines
 
     # ---------------------------------------------------------------- passes
@@ -945,15 +917,6 @@ def _gemm_of(term, grp) -> bool:
     from .groups import _forward_gemm
     g = _forward_gemm(term)
     return g is not None and g[1] == grp.operand and g[0] in grp.params
-
-
-def _left_factors(expr) -> list:
-    """The parameter matrices that act on a vector in ``expr`` as A v (not A^T v)."""
-    out = []
-    for mm in expr.atoms(sp.MatMul):
-        factors = mm.as_coeff_matrices()[1]
-        out += [f for f in factors[:-1] if isinstance(f, sp.MatrixSymbol)]
-    return out
 
 
 def slice_code(a: Arr, lo, hi) -> str:

@@ -37,14 +37,6 @@ class TorchRowPrinter(RowAlgebra, TorchPrinter):
     def _print_tanh(self, expr):
         return f"_tanh({unparen(self._print(expr.args[0]))})"
 
-    def _print_Integer(self, expr):
-        return str(int(expr))
-
-    def _print_Rational(self, expr):
-        return repr(float(expr))
-
-    def _print_Float(self, expr):
-        return repr(float(expr))
 
 
 #: SymPy functions whose torch counterpart has an in-place method of the same name.
