@@ -272,32 +272,24 @@ d_h, d_s may be None (no gradient reaches that output).
     scratch1_hidden = torch.empty((tau + 2, batch, N_HIDDEN), **new)
     # k1(t) = tanh'(s(t)) (.) q(t), for steps 1..tau-1 at once, in place (a factor of the loop below)
     k1s = torch.empty((tau - 1, batch, N_HIDDEN), **new)
-    k1s.copy_(ss[1:-1])
-    _tanh_(k1s)
-    k1s.square_()
-    k1s.neg_().add_(1)
+    _tanh_to(ss[1:-1], k1s)
+    torch.addcmul(_ONE, k1s, k1s, value=-1, out=k1s)
     k1s.mul_(qs[:-1])
     k1 = k1s.unbind(0)
     # k2(t) = q(t)*(1 - q(t)) (.) tanh(s(t)), for steps 1..tau at once, in da_qs (multiplied in place in the loop) (a factor of the loop below)
-    da_qs.copy_(qs)
-    da_qs.neg_().add_(1)
+    torch.sub(_ONE, qs, out=da_qs)
     da_qs.mul_(qs)
-    scratch1_hidden[:tau].copy_(ss[1:])
-    _tanh_(scratch1_hidden[:tau])
+    _tanh_to(ss[1:], scratch1_hidden[:tau])
     da_qs.mul_(scratch1_hidden[:tau])
     # k3(t) = 1 - g(t)^2 (.) i(t), for steps 1..tau at once, in da_gs (multiplied in place in the loop) (a factor of the loop below)
-    da_gs.copy_(gs)
-    da_gs.square_()
-    da_gs.neg_().add_(1)
+    torch.addcmul(_ONE, gs, gs, value=-1, out=da_gs)
     da_gs.mul_(is_)
     # k4(t) = f(t)*(1 - f(t)) (.) s(t-1), for steps 1..tau at once, in da_fs (multiplied in place in the loop) (a factor of the loop below)
-    da_fs.copy_(fs)
-    da_fs.neg_().add_(1)
+    torch.sub(_ONE, fs, out=da_fs)
     da_fs.mul_(fs)
     da_fs.mul_(ss[:-1])
     # k5(t) = i(t)*(1 - i(t)) (.) g(t), for steps 1..tau at once, in da_is (multiplied in place in the loop) (a factor of the loop below)
-    da_is.copy_(is_)
-    da_is.neg_().add_(1)
+    torch.sub(_ONE, is_, out=da_is)
     da_is.mul_(is_)
     da_is.mul_(gs)
     # W_hi, W_hf, W_hg, W_ho stacked: one product per step for a_i, a_f, a_g, a_q
@@ -408,6 +400,14 @@ def _tanh(a):
         return torch.tanh(a)
     t = torch.add(a, a).sigmoid_()
     return t.add_(t).sub_(_ONE)
+
+
+def _tanh_to(a, out):
+    """tanh(a) written into out (as ``_tanh``)."""
+    if a.is_cuda:
+        return torch.tanh(a, out=out)
+    torch.add(a, a, out=out).sigmoid_()
+    return out.add_(out).sub_(_ONE)
 
 
 def _tanh_(a):

@@ -204,9 +204,7 @@ d_h may be None (no gradient reaches that output).
     dh = dhs.unbind(0)
     # k1(t) = 1 - h(t)^2, for steps 1..tau at once, in place (a factor of the loop below)
     k1s = torch.empty((tau, batch, N_HIDDEN), **new)
-    k1s.copy_(hs[1:])
-    k1s.square_()
-    k1s.neg_().add_(1)
+    torch.addcmul(_ONE, hs[1:], hs[1:], value=-1, out=k1s)
     k1 = k1s.unbind(0)
     # grad_o(t) L = d_o(t)
     # (the note prints this gradient: bptt.grad_o)
@@ -274,6 +272,14 @@ def _tanh(a):
         return torch.tanh(a)
     t = torch.add(a, a).sigmoid_()
     return t.add_(t).sub_(_ONE)
+
+
+def _tanh_to(a, out):
+    """tanh(a) written into out (as ``_tanh``)."""
+    if a.is_cuda:
+        return torch.tanh(a, out=out)
+    torch.add(a, a, out=out).sigmoid_()
+    return out.add_(out).sub_(_ONE)
 
 
 def _tanh_(a):

@@ -264,6 +264,15 @@ class Filler:
             return [f"{out}.copy_({zcode})"]
         if e.is_Number:
             return [f"{out}.fill_({self.p._print(e)})"]
+        # a first operation that reads z and writes out, not a copy and an operation in place
+        if e == z**2:
+            return [f"torch.mul({zcode}, {zcode}, out={out})"]
+        if e == 1 - z**2:
+            return [f"torch.addcmul(_ONE, {zcode}, {zcode}, value=-1, out={out})"]
+        if e == 1 - z:
+            return [f"torch.sub(_ONE, {zcode}, out={out})"]
+        if e == sp.tanh(z):
+            return [f"_tanh_to({zcode}, {out})"]
         if isinstance(e, sp.tanh):
             inner = self.chain(e.args[0], z, zcode, out)
             return None if inner is None else inner + [f"_tanh_({out})"]
@@ -286,6 +295,13 @@ class Filler:
             if len(rest) != 1:
                 return None
             t = rest[0]
+            if const == 1 and (-t).is_Pow and (-t).exp == 2:  # 1 - X^2: one operation
+                inner = self.chain((-t).base, z, zcode, out)
+                return None if inner is None else \
+                    inner + [f"torch.addcmul(_ONE, {out}, {out}, value=-1, out={out})"]
+            if const == 1 and t.could_extract_minus_sign():  # 1 - X: one operation
+                inner = self.chain(-t, z, zcode, out)
+                return None if inner is None else inner + [f"torch.sub(_ONE, {out}, out={out})"]
             neg = t.could_extract_minus_sign()
             inner = self.chain(-t if neg else t, z, zcode, out)
             if inner is None:
