@@ -126,6 +126,9 @@ class Apply(MatrixExpr):
             return arg.applyfunc(FUNCTIONS[self.f].phi)
         return Apply(self.f, arg)
 
+    def _entry(self, i, j, **kwargs):  # SymPy indexes 1 x 1 products entry by entry
+        return FUNCTIONS[self.f].phi(self.arg._entry(i, j, **kwargs))
+
     def _sympystr(self, printer):
         return f"{self.f}({printer._print(self.arg)})"
 
@@ -163,6 +166,9 @@ class Deriv(MatrixExpr):
         if isinstance(arg, sp.MatrixBase):
             return arg.applyfunc(self.scalar)
         return Deriv(self.f, arg, self.from_output)
+
+    def _entry(self, i, j, **kwargs):  # SymPy indexes 1 x 1 products entry by entry
+        return self.scalar(self.arg._entry(i, j, **kwargs))
 
     def _sympystr(self, printer):
         z = sp.Symbol(printer._print(self.arg))

@@ -15,6 +15,8 @@ LIMITS = {"tau": 1024, "n_in": 16, "n_hidden": 16, "n_out": 16}
 #: ``verify`` caps them): the general proofs hold for every size, and 4 (at least 2) keeps
 #: every verdict's size class.
 INSTANCE_SIZE = 4
+#: The seed of the default class labels (``RNNSpec.class_labels``).
+LABELS_SEED = 10
 #: Sizes for generated code, which certifies nothing itself.
 CODE_LIMIT = 100_000
 
@@ -36,7 +38,8 @@ def check_int(name: str, value, low: int, high: int | None = None) -> int:
 class RNNSpec:
     """A registered model (``model``, the note's ``rnn`` by default) unrolled for ``tau`` steps.
 
-    ``labels`` are the class labels y(1..tau) for the softmax loss (default: (t - 1) mod n_out);
+    ``labels`` are the class labels y(1..tau) for the softmax loss (default: drawn at random
+    with a fixed seed, ``class_labels``);
     vector targets (mse, bce) stay symbolic. ``h0`` is "zeros" or "symbol": every initial
     value the model reads (h(0), o(0), ...) is zero, or a given vector that is differentiated.
     Sizes go up to ``CODE_LIMIT``; exact instance checks cap them (``LIMITS``).
@@ -88,10 +91,20 @@ class RNNSpec:
 
     @property
     def class_labels(self) -> tuple[int, ...]:
-        """y(1..tau) as class indices (the default cycles through the classes)."""
+        """y(1..tau) as class indices: ``labels``, or by default drawn at random with the fixed
+        seed ``LABELS_SEED`` (recorded in the certificate), so an instance check does not
+        lean on a pattern (labels of period n_out would let y(t - n_out) pass for y(t)).
+        The draws for tau are a prefix of those for tau + 1."""
         if self.labels is not None:
             return self.labels
-        return tuple((t - 1) % self.n_out for t in range(1, self.tau + 1))
+        import random
+        rng = random.Random(LABELS_SEED)
+        return tuple(rng.randrange(self.n_out) for _ in range(self.tau))
+
+    @property
+    def labels_seed(self) -> int | None:
+        """The seed the default labels are drawn with (None when ``labels`` are given)."""
+        return None if self.labels is not None else LABELS_SEED
 
     def exceeds_instance_limits(self) -> list[str]:
         """The sizes above what an exact instance check takes (empty: within)."""

@@ -225,6 +225,11 @@ class Formula:
     steps: object = None
     note: str | None = None
     ref: str | None = None  # the equation number(s) in Deep Learning, chapter 10
+    #: readings the printed verdict calls for, made from the printed formula by
+    #: ``transforms`` (``readings_after(verdict, checker) -> [Reading]``)
+    readings_after: Callable | None = field(default=None, compare=False)
+    #: how the print was read where it leaves something open, said by the builder
+    notes_of: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "readings", tuple(

@@ -145,6 +145,14 @@ def _search(graph, derivation, truth, formula, label, seeds):
     for seed in seeds:
         point = rational_point(leaves, seed, -8, 8, 8)
         point.update({s: abs(v) for s, v in rational_point(targets, seed, -7, 7, 8).items()})
+        # a symbol of the loss that is no node (B, the sequences of a batch, in the mean's
+        # 1/(tau B)): a whole number, part of the point
+        known = set(point) | set(graph.defs) | set(derivation.defs)
+        for extra in sorted({v for _s, d in defs for v in d.free_symbols} |
+                            {v for _i, t, f in pairs for v in (t.free_symbols | f.free_symbols)},
+                            key=lambda v: v.name):
+            if extra not in known and extra.is_integer and extra.is_positive:
+                point[extra] = sp.Integer(2)
         if exact:
             values = {s: Fraction(int(v.p), int(v.q)) for s, v in point.items()}
             evaluate = _fraction

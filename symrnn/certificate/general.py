@@ -45,8 +45,14 @@ def _contains(outer: Steps, lo, hi) -> bool:
 class General:
     """Checks for every size and every step, for one model, activation and loss."""
 
-    def __init__(self, model: Model, activation: str, loss, equations, sizes: dict | None = None):
+    def __init__(self, model: Model, activation: str, loss, equations, sizes: dict | None = None,
+                 scale=sp.Integer(1)):
         self.model = model
+        #: L = scale * sum_t L(t): 1 for the sum (the note's L), 1/(tau B) for the mean
+        self.scale = sp.sympify(scale)
+        #: the checks of facts about one step's loss L(t) (the chain rule of the note's first
+        #: part), which no reduction changes: this one for the sum, else one set by the caller
+        self.per_step = self
         self.activation = activation
         self.loss = loss
         self.eqs = model.with_activation(activation)
@@ -166,7 +172,8 @@ class General:
             for m in expr.atoms(sp.MatrixSymbol):
                 if type(m) is sp.MatrixSymbol and m.name == "L":
                     lo, hi = steps_of(self.model.loss_when)
-                    rep[m] = StepSum(self.node("L", T), lo, hi)
+                    total = StepSum(self.node("L", T), lo, hi)
+                    rep[m] = total if self.scale == 1 else self.scale * total
             if not rep:
                 return expr
             expr = expr.xreplace(rep)

@@ -28,8 +28,12 @@ from .claims import Contraction, LossGradient
 class Instance:
     """What instance checks see: the graph, the derivation, Jacobians by ``sympy.diff``."""
 
-    def __init__(self, graph: Graph, derivation: Derivation, zero: ZeroTest | None = None):
+    def __init__(self, graph: Graph, derivation: Derivation, zero: ZeroTest | None = None,
+                 scale=sp.Integer(1)):
         self.spec = graph.spec
+        #: L = scale * sum_t L(t) (the graph's L is the sum; ``derivation`` is of scale * it)
+        self.scale = sp.sympify(scale)
+        self.per_step = self  # facts of L(t) alone (as ``General.per_step``)
         self.g = graph
         self.d = derivation
         self.act = ACTIVATIONS[self.spec.activation]

@@ -87,7 +87,7 @@ def _total_loss(G):
 
     def instance(I):
         g = I.g
-        return [Claim(sp.Matrix([[g.L]]).applyfunc(lambda e: I.unfold(e, {None})),
+        return [Claim(sp.Matrix([[I.scale * g.L]]).applyfunc(lambda e: I.unfold(e, {None})),
                       sp.Matrix([[sp.Add(*g.L_t.values())]]), "L")]
     return [GClaim(None, formula, None, "L", general=general, instance=instance)]
 
@@ -109,7 +109,7 @@ def _dL_dLt(G):
         Lb, k, j = sp.IndexedBase("Lt"), sp.Symbol("k", integer=True), sp.Symbol("j", integer=True)
         from .indexform import from_sympy, Context
         ctx = Context(general=G)
-        d = sp.diff(Lb[k], Lb[j])
+        d = sp.diff(G.scale * Lb[k], Lb[j])  # L = scale sum_k L(k): 1 for the sum
         terms = [Term(t.coeff, t.bound + ((k, TAU),)) for t in from_sympy(d, ctx)]
         return not normal_form(terms + [Term(sp.Integer(-1))])
 
@@ -152,17 +152,19 @@ def _dLt_dV(per_step: bool):
             return [GClaim(Grad(G.P("V")), StepSum(term(T), 1, TAU), None, "dL/dV")]
 
         def general(G):  # dL(t)/dV: the summand of grad_V L at t, for L(t) alone
+            G = G.per_step  # facts of L(t), whatever reduction makes L
             V = G.P("V")
             summand = G.truth(V, None).expr  # grad_o(t) L h(t)^T
             truth = G.expand(summand, frozenset(), ALL)
             return G.equal(truth, term(T), ALL)
 
         def instance(I):
+            I = I.per_step
             out = []
             for t in range(1, I.spec.tau + 1):
                 J = I.param_jacobian("o", t, "V")
                 out.append(Claim(_through(I, "V", I.grad("o", t)),
-                                 contract(_dLt_do(I, t), J), f"dL({t})/dV"))
+                                 contract(_dLt_do(I, t), J), f"dL({t})/dV", instance=I))
             return out
         return [GClaim(None, term(T), ALL, "dL(t)/dV", general=general, instance=instance)]
     return build
@@ -217,6 +219,7 @@ class Chain:
         P = G.P(self.param)
 
         def base(G):
+            G = G.per_step  # a fact of L(t), whatever reduction makes L
             r = product(dL_do(G, T), G.jac(G.node("o", T), h(G, T)))
             last = G.truth(h(G, TAU), None).xreplace({TAU: T})  # V^T grad_o(t) L
             truth = G.expand(last, frozenset(), ALL)
@@ -231,6 +234,7 @@ class Chain:
             return G.equal(inner, product(v, G.jac(h(G, T), h(G, T - 1))).T)
 
         def term(G):
+            G = G.per_step  # a fact of L(t), whatever reduction makes L
             summand = G.truth(P, None)
             summand = summand.args[0] if isinstance(summand, sp.MatAdd) else summand
             derived = G.expand(summand.expr, frozenset({G.grad("h", T)}), ALL)
@@ -238,6 +242,7 @@ class Chain:
             return G.equal(derived, G.contract(v, h(G, T), P))
 
         def zero(G):
+            G = G.per_step  # a fact of L(t), whatever reduction makes L
             return G.equal(sp.ZeroMatrix(*P.shape), G.contract(v, h(G, 0), P))
 
         return [GClaim(None, None, None, "base", general=base, instance=self._base_instance),
@@ -252,6 +257,7 @@ class Chain:
         return sp.Matrix(1, I.spec.n_hidden, lambda _, i: sp.Symbol(f"v[{i}]", real=True))
 
     def _base_instance(self, I):
+        I = I.per_step
         out = []
         for t in self._ts(I):
             def build(t=t):
@@ -260,11 +266,12 @@ class Chain:
                 if t < I.spec.tau:
                     o_branch = o_branch.xreplace({s: 0 for s in I.grad("a", t + 1)})
                 return Claim(o_branch.T, mul(_dLt_do(I, t), I.jacobian("o", t, "h", t)),
-                             f"base t={t}", key=("chain-base", t))
+                             f"base t={t}", key=("chain-base", t), instance=I)
             out.append(I.memo(("chain-base", t), build))
         return out
 
     def _step_instance(self, I):
+        I = I.per_step
         v, out = self._v(I), []
         for k in range(2, max(self._ts(I)) + 1):
             def build(k=k):
@@ -273,23 +280,25 @@ class Chain:
                 ghk = I.d.expand(ghk, set(I.grad("h", k)))
                 derived = ghk.xreplace(dict(zip(I.grad("h", k), v)))
                 return Claim(derived.T, mul(v, I.jacobian("h", k, "h", k - 1)), f"step k={k}",
-                             key=("chain-step", k))
+                             key=("chain-step", k), instance=I)
             out.append(I.memo(("chain-step", k), build))
         return out
 
     def _term_instance(self, I):
+        I = I.per_step
         v, out = self._v(I), []
         for k in range(1, max(self._ts(I)) + 1):
             part = _through(I, self.param, I.grad("a", k))
             part = I.d.expand(part, set(I.grad("h", k))).xreplace(dict(zip(I.grad("h", k), v)))
             out.append(Claim(part, contract(v, I.param_jacobian("h", k, self.param)),
-                             f"term k={k}"))
+                             f"term k={k}", instance=I))
         return out
 
     def _zero_instance(self, I):
+        I = I.per_step
         v = self._v(I)
         Z = I.param_jacobian("h", 0, self.param)
-        return [Claim(sp.zeros(*Z.shape[1:]), contract(v, Z), "term k=0")]
+        return [Claim(sp.zeros(*Z.shape[1:]), contract(v, Z), "term k=0", instance=I)]
 
     # the ascending reading: built at an instance and refuted by a point
     def ascending(self, G):
@@ -303,6 +312,7 @@ class Chain:
         """dL(4)/dP with the factors ascending, against the derivation of L(4) alone, at
         this instance, or at tau = 4 with n_hidden = 2 when this one is too small (with h(0)
         = 0 the only term with two Jacobians at t = 3 vanishes for W: t = 4 has more)."""
+        I = I.per_step
         from ..core.derive import derive
         from ..core.graph import unroll
         from .instance import Instance
