@@ -5,10 +5,12 @@ equations -> certificate -> emitters (``symrnn.backends.numpy``, ``symrnn.docume
 See docs/architecture.md.
 """
 
-from .api import certify, derive, emit_numpy, load, matrix_equations, to_latex, unroll
+from .api import (certify, derive, emit_jax, emit_numpy, emit_torch, load, matrix_equations,
+                  to_latex, unroll)
 from .models import MODELS, get_model
 from .pipeline import Results, analyse
 from .spec import RNNSpec
 
 __all__ = ["RNNSpec", "MODELS", "get_model", "analyse", "Results", "unroll", "derive",
-           "matrix_equations", "certify", "emit_numpy", "load", "to_latex"]
+           "matrix_equations", "certify", "emit_numpy", "emit_torch", "emit_jax", "load",
+           "to_latex"]

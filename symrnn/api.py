@@ -5,6 +5,7 @@
     cert = symrnn.certify(spec)                   # .entries, .ok, .to_json(); LaTeX in Jupyter
     eqs = symrnn.matrix_equations(spec)           # BPTT in matrix form, each checked exactly
     code = symrnn.emit_numpy(spec, form="loop")   # module source (NumPy only)
+    code = symrnn.emit_torch(spec)                # module source (torch only; emit_jax: JAX)
     tex = symrnn.to_latex(spec, standalone=True)  # the document
 
 To compute everything once and hand it to several emitters, use ``symrnn.analyse(spec)`` and
@@ -122,6 +123,30 @@ def load(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def emit_torch(spec, command: str | None = None, results: Results | None = None) -> str:
+    """Python source of a module importing only torch: ``apply`` (an autograd.Function whose
+    backward is the checked BPTT), an ``nn.Module``, ``loss``, ``loss_and_grad`` and the vjp
+    passes (any size and tau)."""
+    return _emit_framework("torch", spec, command, results)
+
+
+def emit_jax(spec, command: str | None = None, results: Results | None = None) -> str:
+    """Python source of a module importing only JAX: ``apply`` (a jax.custom_vjp whose
+    forward and backward passes are lax.scan loops), ``loss``, ``loss_and_grad`` and the vjp
+    passes (any size and tau)."""
+    return _emit_framework("jax", spec, command, results)
+
+
+def _emit_framework(backend: str, spec, command, results) -> str:
+    from .backends.registry import get_backend
+    check_spec(spec)
+    _check_type("command", command, (str, type(None)), "a str or None")
+    model = get_model(spec.model)
+    b = get_backend(backend)
+    return b.emit(model, spec, equations_for_code(spec, results), b.forms[0], command,
+                  model.catalogue)
 
 
 def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | None = None,

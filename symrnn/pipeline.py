@@ -378,11 +378,13 @@ class Plan:
 
 
 def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: bool,
-         analysis: bool = False, code: bool = True, doc_spec: RNNSpec | None = None) -> Plan:
+         analysis: bool = False, code: bool = True, doc_spec: RNNSpec | None = None,
+         backend: str = "numpy") -> Plan:
     """The output paths, each checked writable; ``OutputError`` (one line) otherwise.
     ``doc_spec``: the instance the documents and certificate are of (default ``spec``)."""
     from .analysis import GRAPHICS
-    from .backends.numpy.emitter import module_filename
+    from .backends.registry import get_backend
+    module_filename = get_backend(backend).filename
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file, not a folder; give a folder name "
@@ -402,21 +404,26 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
     return p
 
 
-def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = FORMS,
+def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] | None = None,
         pdf: bool = True, force: bool = False, seed: int = 0,
-        tick: Callable[[str], None] = lambda _s: None, analysis: bool = False) -> RunResult:
+        tick: Callable[[str], None] = lambda _s: None, analysis: bool = False,
+        backend: str = "numpy") -> RunResult:
     """Do the whole job for ``spec``; ``tick(stage)`` reports progress. ``analysis`` adds the
-    gradient-flow section to the documents and writes its plot next to them."""
+    gradient-flow section to the documents and writes its plot next to them. ``backend``:
+    the code emitted (``symrnn.backends.registry``; ``forms`` its modules, default
+    ``default_forms``: NumPy's loop and unrolled forms)."""
     from .backends.numpy.checks import DerivationOracle, check_module
-    from .backends.numpy.emitter import codegen_command, emit_numpy
+    from .backends.registry import get_backend
     from .document import LatexError, compile_pdf, document, latex_command, pdflatex_path
     from .functions import ACTIVATIONS
 
     check_spec(spec)
     out = Path(out)
+    b = get_backend(backend)
+    forms = b.default_forms if forms is None else tuple(forms)
     for form in forms:
-        if form not in FORMS:
-            raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+        if form not in b.forms:
+            raise ValueError(f"form must be one of {', '.join(b.forms)}, got {form!r}")
     result = RunResult(spec, out)
     want_pdf = pdf and pdflatex_path() is not None
     if pdf and not want_pdf:
@@ -436,7 +443,7 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
             f"run at {INSTANCE_SIZE}; the general "
             f"proofs and the matrix equations hold for every size, and the NumPy modules are "
             f"written at the sizes asked for")
-    p = plan(spec, out, forms, want_pdf, force, analysis, code, doc_spec=inst)
+    p = plan(spec, out, forms, want_pdf, force, analysis, code, doc_spec=inst, backend=backend)
 
     def write(path: Path, data, what: str) -> None:
         write_atomic(path, data, force)
@@ -459,9 +466,8 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
             equations = equations_for_code(spec, res)
             for form in p.modules:
                 tick(f"codegen: {form}")
-                modules[form] = emit_numpy(model, spec, equations, form,
-                                           command=codegen_command(spec, form, str(out)),
-                                           catalogue=model.catalogue)
+                modules[form] = b.emit(model, spec, equations, form,
+                                       b.command(spec, form, str(out)), model.catalogue)
     flow = png = None
     if analysis:
         from .analysis import analyze, figure_png
@@ -485,7 +491,8 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
 
     with _stage(result.timings, "write", tick):
         for form, text in modules.items():
-            write(p.modules[form], text, f"NumPy module, {form} form")
+            write(p.modules[form], text, b.title if len(b.forms) == 1 else
+                  f"{b.title}, {form} form")
         if png is not None:  # before the documents that refer to it
             write(p.graphics, png, "gradient-flow plot (PNG)")
         write(p.tex, tex, "LaTeX, standalone article")
@@ -494,8 +501,10 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
             write(p.pdf, pdf_bytes, "PDF (pdflatex)")
         write(p.certificate, certificate_json(res.certificate), "certificate, JSON")
 
-    if modules:
-        with _stage(result.timings, "check", tick):
+    if modules and b.missing():
+        result.notes.append(f"numeric check of the {b.title} skipped: {b.missing()}")
+    elif modules:
+        with _stage(result.timings, "check", tick), b.float64():
             tick("check: lambdify the derivation")
             oracle = DerivationOracle(res.graph, res.derivation)
             for form in modules:
@@ -507,8 +516,8 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
                 import tempfile
                 with tempfile.TemporaryDirectory(prefix="symrnn-check-") as tmp:
                     path = Path(tmp) / p.modules[form].name
-                    path.write_text(emit_numpy(model, inst, equations, form,
-                                               catalogue=model.catalogue), encoding="utf-8")
+                    path.write_text(b.emit(model, inst, equations, form, None,
+                                           model.catalogue), encoding="utf-8")
                     result.checks.extend(check_module(path, res.graph, oracle, seed))
     return result
 

@@ -38,6 +38,14 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
         return path, lambda: emit_numpy(spec, form,
                                         command=codegen_command(spec, form, "generated"))
 
+    def framework_module(backend: str, spec: RNNSpec) -> tuple[str, Callable[[], str]]:
+        from .api import emit_jax, emit_torch
+        from .backends.registry import get_backend
+        b = get_backend(backend)
+        emit = emit_torch if backend == "torch" else emit_jax
+        path = f"generated/{b.filename(spec, b.forms[0])}"
+        return path, lambda: emit(spec, command=b.command(spec, b.forms[0], "generated"))
+
     results = functools.lru_cache(maxsize=None)(analyse)
 
     def doc(spec: RNNSpec, fmt: str, lang: str = "en") -> tuple[str, Callable[[], str]]:
@@ -65,6 +73,8 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
         numpy_module(RNNSpec(model="output-recurrence"), "loop"),
         *[numpy_module(RNNSpec(model=m), "loop")
           for m in ("single-output", "teacher-forcing", "bidirectional", "deep")],
+        *[framework_module(b, RNNSpec(model=m)) for b in ("torch", "jax")
+          for m in ("rnn", "lstm-torch")],
         doc(RNNSpec(), "tex"),
         doc(RNNSpec(), "md"),
         doc(RNNSpec(), "tex", "zh"),

@@ -135,10 +135,13 @@ def _has_gemm(terms) -> bool:
     return False
 
 
-def schedule(pieces: list[Piece], order: list, grad: bool) -> list[Block]:
+def schedule(pieces: list[Piece], order: list, grad: bool, hoist_all=False) -> list[Block]:
     """Blocks that compute every piece after what it reads (see the module docstring).
     ``order`` lists the targets in their order within a step; ``grad`` says whether the
-    pieces read each other through ``Grad`` (backward) or ``At`` (forward)."""
+    pieces read each other through ``Grad`` (backward) or ``At`` (forward). ``hoist_all``:
+    hoist every term that reads nothing of its loop (a bias alone too), not only sums with a
+    matrix product (a framework pays per operation and step, NumPy per pass); a function of
+    a term instead of True hoists only the terms it accepts."""
     own = set(order)
     edges: dict = {t: set() for t in order}
     offsets: dict = {}
@@ -159,28 +162,30 @@ def schedule(pieces: list[Piece], order: list, grad: bool) -> list[Block]:
             raise NotImplementedError(f"{', '.join(map(str, comp))} read both earlier and later "
                                       f"steps of each other: no single time loop computes them")
         direction = -1 if next(iter(ks)) > 0 else 1  # reading t+1: run t downwards
-        blocks.append(_loop(mine, comp, comp_set, direction, grad))
+        blocks.append(_loop(mine, comp, comp_set, direction, grad, hoist_all))
     return blocks
 
 
-def _split(p: Piece, comp_set: set, grad: bool):
+def _split(p: Piece, comp_set: set, grad: bool, hoist_all=False):
     """(hoisted terms, loop terms, inside f) of a piece."""
     expr, inside = p.expr, False
     if isinstance(expr, Apply):
         expr, inside = expr.arg, True
     hoisted, loop = [], []
     for t in _terms(expr):
-        (loop if _reads(t, comp_set, grad) else hoisted).append(t)
-    if not _has_gemm(hoisted):
+        keep = _reads(t, comp_set, grad) or (callable(hoist_all) and not hoist_all(t))
+        (loop if keep else hoisted).append(t)
+    if not hoisted or (not hoist_all and not _has_gemm(hoisted)):
         return [], _terms(expr), inside
     return hoisted, loop, inside
 
 
-def _loop(pieces: list[Piece], comp: list, comp_set: set, direction: int, grad: bool) -> Block:
+def _loop(pieces: list[Piece], comp: list, comp_set: set, direction: int, grad: bool,
+          hoist_all=False) -> Block:
     hoists: list[Hoist] = []
     loop_expr = {}
     for p in sorted(pieces, key=lambda q: (comp.index(q.target), key(q.lo))):
-        hoisted, loop, inside = _split(p, comp_set, grad)
+        hoisted, loop, inside = _split(p, comp_set, grad, hoist_all)
         if hoisted:
             h_expr = sp.MatAdd(*hoisted) if len(hoisted) > 1 else hoisted[0]
             last = hoists[-1] if hoists else None

@@ -104,6 +104,15 @@ def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3,
                         "with it)")
 
 
+def add_backend_option(p: argparse.ArgumentParser) -> None:
+    """``--backend numpy|torch|jax``: the code emitted (``symrnn.backends.registry``)."""
+    from ..backends.registry import BACKENDS, DEFAULT as DEFAULT_BACKEND
+    p.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND,
+                   help="the code emitted: numpy (default; NumPy only), torch (an "
+                        "autograd.Function and an nn.Module, CPU or CUDA) or jax (a "
+                        "jax.custom_vjp of lax.scan loops)")
+
+
 def spec_from_args(args: argparse.Namespace) -> RNNSpec:
     """The spec of the options; a model name or cell file that cannot be used is the user's
     input (one line, exit 2), not an internal error."""

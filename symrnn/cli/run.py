@@ -7,8 +7,8 @@ import sys
 import time
 
 from ..pipeline import FORMS
-from .options import (UsageError, add_spec_options, output_path, print_json,
-                      require_document_spec, spec_from_args, whole)
+from .options import (UsageError, add_backend_option, add_spec_options, output_path,
+                      print_json, require_document_spec, spec_from_args, whole)
 
 
 def register(sub) -> None:
@@ -28,10 +28,11 @@ def register(sub) -> None:
                "  symrnn run --json > summary.json    # the summary as JSON",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_spec_options(p, code_sizes=True)
+    add_backend_option(p)
     p.add_argument("--out", metavar="DIR", type=output_path("--out"), default="symrnn-out",
                    help="folder for every file (default: symrnn-out, created if missing)")
-    p.add_argument("--form", choices=(*FORMS, "both"), default="both",
-                   help="which NumPy module(s) to emit (default both)")
+    p.add_argument("--form", choices=(*FORMS, "both"), default=None,
+                   help="which NumPy module(s) to emit (default both; --backend numpy only)")
     p.add_argument("--no-pdf", action="store_true", help="do not compile the PDF")
     p.add_argument("--seed", type=whole("--seed", 0, 2**32 - 1), default=0,
                    help="random point of the numeric check (default 0)")
@@ -59,11 +60,16 @@ def run(args) -> int:
     if args.analysis and spec.model != "rnn":
         raise UsageError("--analysis studies the vanilla RNN's hidden recurrence; use it with "
                          "--model rnn")
-    forms = FORMS if args.form == "both" else (args.form,)
+    if args.backend != "numpy" and args.form is not None:
+        raise UsageError(f"--form is for --backend numpy (the {args.backend} module takes any "
+                         f"tau); drop it")
+    forms = None if args.backend != "numpy" else \
+        FORMS if args.form in (None, "both") else (args.form,)
     start = time.perf_counter()
     with progress_for("symrnn run", quiet=args.quiet) as tick:
         result = run_pipeline(spec, args.out, forms, pdf=not args.no_pdf, force=args.force,
-                              seed=args.seed, tick=tick, analysis=args.analysis)
+                              seed=args.seed, tick=tick, analysis=args.analysis,
+                              backend=args.backend)
     result.timings["total"] = time.perf_counter() - start
     if args.json:
         print_json("run", **result.to_json())
