@@ -488,3 +488,29 @@ def test_progress_on_a_terminal_and_json_stays_pure(tmp_path, quiet):
         assert terminal == ""
     else:
         assert "symrnn run: " in terminal  # the spinner, on the terminal only
+
+
+# ---------------------------------------------------------------- the table on a terminal
+
+def test_the_table_fits_an_80_column_terminal_and_prints_math_as_text():
+    """At 80 columns the full table was 514 lines of folded cells; a cell showed SymPy's repr
+    (W.T*grad_h(t + 1) L, DiagMatrix(-HadamardPower(...)))."""
+    import io
+
+    from support import certificate_for
+    from symrnn import RNNSpec
+    from symrnn.cli.table import print_table
+    cert = certificate_for(RNNSpec())
+    for width, most in ((80, 100), (160, 200)):
+        out = io.StringIO()
+        print_table(cert, out, width)
+        lines = out.getvalue().splitlines()
+        assert max(len(line) for line in lines) <= width and len(lines) <= most, (width, len(lines))
+        assert [e.id for e in cert.entries if e.id not in out.getvalue()] == []
+        for repr_only in ("W.T", "DiagMatrix", "HadamardPower", "*"):
+            assert repr_only not in out.getvalue(), repr_only
+    assert "grad_h(t) L = W^T (grad_h(t+1) L) diag(1 -" in out.getvalue()
+    (grad_h,) = [e for e in cert.entries if e.id == "bptt.grad_h"]
+    assert grad_h.reason.startswith("as printed, the factors W^T grad_h(t+1) L (n_hidden x 1) "
+                                    "and diag(1 - h(t+1)^2) (n_hidden x n_hidden) do not "
+                                    "multiply"), grad_h.reason
