@@ -21,6 +21,18 @@ from .pipeline import (Results, analyse, check_spec, equations_for_code, instanc
                        require_instance)
 
 
+def _choices(values) -> str:
+    """'a', 'b' or 'c'."""
+    quoted = [repr(v) for v in values]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def document_formats() -> tuple[str, ...]:
+    """The formats ``to_latex`` writes: the document's (tex, md) and the notebook."""
+    from .document import FORMATS
+    return (*FORMATS, "ipynb")
+
+
 def _check_type(name: str, value, types: tuple, expected: str):
     if isinstance(value, bool) and bool not in types:
         raise TypeError(f"{name} must be {expected}, got {value!r}")
@@ -80,7 +92,8 @@ def emit_numpy(spec, form: str = "loop", command: str | None = None,
     ``form``: "loop", "unrolled" or "checkpointed" (``every``: its checkpoint interval)."""
     from .backends.numpy.emitter import emit_numpy as _emit
     check_spec(spec)
-    _check_type("form", form, (str,), "'loop' or 'unrolled'")
+    from .backends.numpy.emitter import FORMS
+    _check_type("form", form, (str,), _choices(FORMS))
     _check_type("command", command, (str, type(None)), "a str or None")
     model = get_model(spec.model)
     return _emit(model, spec, equations_for_code(spec, results), form, command,
@@ -97,7 +110,7 @@ def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | No
     from .analysis import Analysis, analyze
     from .document import document
     check_spec(spec)
-    _check_type("fmt", fmt, (str,), "'tex' or 'md'")
+    _check_type("fmt", fmt, (str,), _choices(document_formats()))
     _check_type("standalone", standalone, (bool,), "True or False")
     _check_type("command", command, (str, type(None)), "a str or None")
     _check_type("graphics", graphics, (str, type(None)), "a file name or None")

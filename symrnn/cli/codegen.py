@@ -9,8 +9,9 @@ from pathlib import Path
 from ..api import emit_numpy
 from ..backends.numpy.emitter import FORMS, codegen_command, module_filename
 from ..functions import ACTIVATIONS
-from ..io import check_writable, write_atomic
+from ..io import check_writable, examine, write_atomic
 from ..models import get_model
+from .parser import write_generated
 from .options import (UsageError, add_spec_options, is_folder_text, output_path, spec_from_args,
                       whole)
 
@@ -47,8 +48,11 @@ def register(subparsers) -> None:
 def target(out: str, spec, form: str, every: int | None = None) -> Path:
     """``--out``: a name ending in .py is the module file; anything else (an existing folder,
     a trailing slash) is the folder the module goes into."""
+    import stat
     path = Path(out)
-    if not is_folder_text(out) and path.suffix.lower() == ".py" and not path.is_dir():
+    st = examine(path)  # a name too long: one line, exit 2
+    if not is_folder_text(out) and path.suffix.lower() == ".py" and not (
+            st is not None and stat.S_ISDIR(st.st_mode)):
         return path
     return path / module_filename(spec, form, every)
 
@@ -64,7 +68,7 @@ def run(args) -> int:
         raise UsageError(f"--checkpoint-every is for --form checkpointed (got --form "
                          f"{args.form}); add --form checkpointed or drop it")
     if args.out is None:
-        sys.stdout.write(emit_numpy(spec, args.form, every=every,
+        write_generated(emit_numpy(spec, args.form, every=every,
                                     command=codegen_command(spec, args.form, every=every)))
         return 0
     path = target(args.out, spec, args.form, every)
