@@ -514,3 +514,16 @@ def test_the_table_fits_an_80_column_terminal_and_prints_math_as_text():
     assert grad_h.reason.startswith("as printed, the factors W^T grad_h(t+1) L (n_hidden x 1) "
                                     "and diag(1 - h(t+1)^2) (n_hidden x n_hidden) do not "
                                     "multiply"), grad_h.reason
+
+
+def test_the_readme_quotes_what_verify_prints():
+    """The README said "31 formulas" in one place and "24 printed formulas" in two others:
+    every count of the note's formulas and the quoted summary are what the certificate says."""
+    from support import certificate_for
+    from symrnn import RNNSpec
+    cert = certificate_for(RNNSpec())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = readme.split("The default run prints\n\n", 1)[1].split("\n\n", 1)[0]
+    assert " ".join(quoted.split()) == cert.summary()
+    counts = set(re.findall(r"(\d+) (?:printed )?formulas\b", readme))
+    assert counts == {str(len(cert.entries))}, counts
