@@ -17,8 +17,9 @@ import time
 from typing import Callable, Iterator
 
 #: In a log or a pipe: the first line after this many seconds in one stage, then one per
-#: ``EVERY`` seconds while it lasts (a quick run prints nothing).
-EVERY = 30.0
+#: ``EVERY`` seconds while it lasts (a run of a few minutes whose stages are short prints
+#: nothing: a log stays the summary).
+EVERY = 60.0
 
 
 def announce(stage: str) -> None:

@@ -678,7 +678,7 @@ def test_commands_that_would_not_answer_are_refused_up_front(tmp_path, monkeypat
 
 def test_a_long_stage_says_so_on_stderr_in_a_pipe(monkeypatch):
     """In a log or a pipe there was no sign of life for minutes: a stage that lasts says so
-    (every 30 s; here every 0.05 s), and nothing is printed with --quiet."""
+    (every 60 s; here every 0.05 s), and nothing is printed with --quiet."""
     import io
     import threading
 
