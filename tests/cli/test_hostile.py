@@ -709,3 +709,17 @@ def test_a_long_stage_says_so_on_stderr_in_a_pipe(monkeypatch):
     with progress_for("symrnn run", quiet=True, every=0.05) as tick:
         tick("certify")
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("given, want", [(None, "1"), ("3", "3")])
+def test_the_command_line_runs_openblas_on_one_thread_unless_told(tmp_path, given, want):
+    """analyze --hidden 512 took 210 s with a threaded OpenBLAS waiting for the cores of a
+    loaded 2-core machine; the command line's matrices are small."""
+    code = ("import os\nfrom symrnn.cli import main\nmain(['models'])\n"
+            "import numpy\nprint(os.environ['OPENBLAS_NUM_THREADS'])\n")
+    e = {k: v for k, v in env().items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        e["OPENBLAS_NUM_THREADS"] = given
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=e,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.splitlines()[-1] == want, proc.stderr
