@@ -236,7 +236,7 @@ def _alive(pid: int) -> bool:
 def _start_with_workers(tmp_path):
     """``verify`` with the pool of 2 certification workers (tau >= 32), once the first
     formula has come back from them (a stage line, symrnn.progress): they are running."""
-    proc, _stages = spawn_until(["verify", "--tau", "36", "--instance-tau", "36", "--quiet"],
+    proc, _stages = spawn_until(["verify", "--tau", "32", "--instance-tau", "32", "--quiet"],
                                 tmp_path, lambda line: line != "started",
                                 start_new_session=True)
     kids = _children(proc.pid)

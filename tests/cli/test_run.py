@@ -198,8 +198,9 @@ def test_second_run_rewrites_its_own_files_but_not_a_foreign_one(default_run, tm
 _REGENERATE = re.compile(r"Regenerate: (symrnn .*?)(?: \(every committed output.*)?(?: -->)?$")
 
 
-@pytest.mark.parametrize("fixture, folder", [("default_run", "symrnn-out"),
-                                             ("output_recurrence_run", "DIR")])
+@pytest.mark.parametrize("fixture, folder", [
+    ("default_run", "symrnn-out"),
+    pytest.param("output_recurrence_run", "DIR", marks=pytest.mark.slow)])  # the same again
 def test_each_file_names_the_command_that_rewrites_it(request, tmp_path, fixture, folder):
     """The header of every module and document is a command that writes that very file again,
     byte for byte, from the folder the run ran in."""
