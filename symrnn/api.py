@@ -22,6 +22,18 @@ from .pipeline import (Results, analyse, check_spec, equations_for_code, instanc
                        require_instance)
 
 
+def _choices(values) -> str:
+    """'a', 'b' or 'c'."""
+    quoted = [repr(v) for v in values]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def document_formats() -> tuple[str, ...]:
+    """The formats ``to_latex`` writes: the document's (tex, md) and the notebook."""
+    from .document import FORMATS
+    return (*FORMATS, "ipynb")
+
+
 def _check_type(name: str, value, types: tuple, expected: str):
     if isinstance(value, bool) and bool not in types:
         raise TypeError(f"{name} must be {expected}, got {value!r}")
@@ -86,11 +98,11 @@ def emit_numpy(spec, form: str = "loop", command: str | None = None,
     "checkpointed" (``every``: its checkpoint interval); ``inputs``: "vector" (x(t) a float
     vector) or "index" (x(t) an integer class index). ``as_module=True``: the module itself,
     imported from the source (``symrnn.load`` imports a written file)."""
-    from .backends.numpy.emitter import emit_numpy as _emit
+    from .backends.numpy.emitter import FORMS, INPUTS, emit_numpy as _emit
     check_spec(spec)
-    _check_type("form", form, (str,), "'loop', 'unrolled' or 'checkpointed'")
+    _check_type("form", form, (str,), _choices(FORMS))
     _check_type("command", command, (str, type(None)), "a str or None")
-    _check_type("inputs", inputs, (str,), "'vector' or 'index'")
+    _check_type("inputs", inputs, (str,), _choices(INPUTS))
     _check_type("as_module", as_module, (bool,), "True or False")
     model = get_model(spec.model)
     src = _emit(model, spec, equations_for_code(spec, results), form, command,
@@ -159,7 +171,7 @@ def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | No
     from .analysis import Analysis, analyze
     from .document import document
     check_spec(spec)
-    _check_type("fmt", fmt, (str,), "'tex' or 'md'")
+    _check_type("fmt", fmt, (str,), _choices(document_formats()))
     _check_type("standalone", standalone, (bool,), "True or False")
     _check_type("command", command, (str, type(None)), "a str or None")
     _check_type("graphics", graphics, (str, type(None)), "a file name or None")

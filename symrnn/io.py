@@ -15,6 +15,14 @@ Rules (README, "Output files"):
   then renamed over the target: an interrupted write leaves the old file or the new one.
   Temporaries of that exact pattern left by a process that no longer runs (``kill -9``) are
   removed the next time symrnn writes into that folder.
+- The manifest is read when a target is checked, before anything is written: a manifest that
+  cannot be read (a symbolic link, a FIFO, a folder, more than 4 MiB, unreadable, not JSON,
+  nested too deeply) stops the command with its real cause and nothing written.
+- Checking, replacing and recording run under an ``flock`` of the folder (shared to check,
+  exclusive to write): concurrent runs into one folder see each other's files recorded.
+- A symbolic link is followed to the file it names, which is what gets replaced (the link
+  stays); a link that leads into /dev, /proc or /sys is refused, with or without ``force``,
+  and so is a file directly in /dev or anywhere in /proc and /sys.
 """
 
 from __future__ import annotations
@@ -37,6 +45,12 @@ MANIFEST_FORMAT = "symrnn-manifest"
 MANIFEST_VERSION = 1
 #: Our temporaries: ``.<name>.symrnn-<pid>-<8 random chars>.tmp`` (mkstemp's alphabet).
 TEMP_RE = re.compile(r"^\..+\.symrnn-(\d+)-[a-z0-9_]{8}\.tmp$")
+#: The largest manifest read (symrnn's lists a few files: a few KiB).
+MANIFEST_MAX = 4 << 20
+#: Folders of the system, never written into through a symbolic link (/dev/stdout leads to
+#: /proc/self/fd/1): /dev itself (its sub-folders such as /dev/shm hold ordinary files when
+#: named directly), /proc and /sys with everything in them.
+SYSTEM = ("/dev", "/proc", "/sys")
 
 
 class OutputError(ValueError):
@@ -74,8 +88,14 @@ def _stat(path: Path) -> os.stat_result | None:
             raise OutputError(f"{path}: a symbolic link loop in the path; remove the link or "
                               f"give another path")
         if e.errno == errno.ENAMETOOLONG:
-            raise OutputError(f"{path}: file name too long")
+            raise OutputError(f"{path}: file name too long; give a shorter name")
         raise OutputError(f"cannot examine {path}: {e.strerror or e}")
+
+
+def examine(path: Path | str) -> os.stat_result | None:
+    """``os.stat`` of ``path``, None when nothing is there; ``OutputError`` (one line) when it
+    cannot be examined: a dangling link, a link loop, a name too long."""
+    return _stat(Path(path))
 
 
 def _sha256_of_regular(path: Path) -> str | None:
@@ -101,30 +121,117 @@ def _sha256_of_regular(path: Path) -> str | None:
         os.close(fd)
 
 
-def _read_manifest(folder: Path) -> dict[str, str]:
-    """The ``{name: sha256}`` of ``folder``'s manifest (empty when there is none)."""
-    path = folder / MANIFEST
-    st = _stat(path)
-    if st is None:
-        return {}
-    if not stat.S_ISREG(st.st_mode):
-        raise OutputError(f"{path} is {_kind(st.st_mode)}, not symrnn's manifest; remove it")
+def _read_manifest(folder: Path, shown: Path | None = None) -> dict[str, str]:
+    """The ``{name: sha256}`` of ``folder``'s manifest (empty when there is none); an
+    ``OutputError`` with the real cause when it is there but cannot be read as one (naming
+    it as in ``shown``, the folder as the user wrote it, when given)."""
+    path = Path(shown or folder) / MANIFEST
+    real = Path(folder) / MANIFEST
     try:
-        with open(path, "rb") as f:
-            doc = json.loads(f.read(1 << 22).decode("utf-8"))
-        if doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("files"), dict):
+        st = os.lstat(real)  # the manifest itself: a link is not followed
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as e:
+        raise OutputError(f"cannot examine {path}: {e.strerror or e}")
+    move = "symrnn keeps the list of the files it wrote in that name: move that file away"
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputError(f"{path} is a symbolic link, not symrnn's manifest (symrnn writes "
+                          f"it as a regular file and never through a link); {move}")
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(f"{path} is {_kind(st.st_mode)}, not symrnn's manifest; {move}")
+    if st.st_size > MANIFEST_MAX:
+        raise OutputError(f"{path} is {st.st_size} bytes, more than any manifest symrnn writes "
+                          f"({MANIFEST_MAX >> 20} MiB at most); {move}")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as e:
+        raise OutputError(f"cannot read {path}: {e.strerror or e}; symrnn reads it to know "
+                          f"which files it wrote: make it readable, or move it away")
+    try:
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise OutputError(f"{path} is not a regular file; {move}")
+            raw = f.read(MANIFEST_MAX + 1)
+    except OSError as e:
+        raise OutputError(f"cannot read {path}: {e.strerror or e}")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        files = doc.get("files")
+        if doc.get("format") != MANIFEST_FORMAT or not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
             raise ValueError
-        return {str(k): str(v) for k, v in doc["files"].items()}
-    except (OSError, ValueError, AttributeError):
-        raise OutputError(f"{path} exists and is not a symrnn manifest; symrnn keeps the list "
-                          f"of the files it wrote in that name: move that file away")
+        return dict(files)
+    except (ValueError, AttributeError, RecursionError):
+        raise OutputError(f"{path} exists and is not a symrnn manifest; {move}") from None
+
+
+def _in_system(path: str) -> str | None:
+    """The system folder ``path`` (absolute, resolved) is in, None when it is not."""
+    for top in SYSTEM:
+        if path == top or path.startswith(top + "/"):
+            return top
+    return None
+
+
+def resolve(path: Path | str) -> Path:
+    """The file a write to ``path`` replaces: ``path`` made absolute with every symbolic link
+    along it followed, one component at a time (as the kernel does). ``OutputError`` when a
+    link leads into a system folder (``SYSTEM``: /dev/stdout -> /proc/self/fd/1), when the
+    file would be directly in /dev or anywhere in /proc or /sys, or when the name is too
+    long."""
+    text = os.fspath(path)
+    start = text if os.path.isabs(text) else os.path.join(os.getcwd(), text)
+    rest = [c for c in start.split("/") if c][::-1]  # a stack: the next component last
+    cur, hops = "/", 0
+    while rest:
+        name = rest.pop()
+        if name == ".":
+            continue
+        if name == "..":
+            cur = os.path.dirname(cur) or "/"
+            continue
+        nxt = os.path.join(cur, name)
+        try:
+            st = os.lstat(nxt)
+        except (FileNotFoundError, NotADirectoryError):
+            cur = os.path.join(nxt, *rest[::-1]) if rest else nxt
+            break
+        except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:
+                raise OutputError(f"{path}: file name too long; give a shorter name")
+            raise OutputError(f"cannot examine {path}: {e.strerror or e}")
+        if not stat.S_ISLNK(st.st_mode):
+            cur = nxt
+            continue
+        hops += 1
+        if hops > 40:
+            raise OutputError(f"{path}: a symbolic link loop in the path; remove the link or "
+                              f"give another path")
+        target = os.readlink(nxt)
+        into = os.path.normpath(target if os.path.isabs(target) else os.path.join(cur, target))
+        top = _in_system(into)
+        if top is not None and _in_system(nxt) is None or top in ("/proc", "/sys"):
+            raise OutputError(f"{path}: the symbolic link {nxt} leads into {top} ({target}); "
+                              f"symrnn writes only regular files in ordinary folders, with or "
+                              f"without --force; give a file name")
+        if os.path.isabs(target):
+            cur = "/"
+        rest.extend(c for c in target.split("/")[::-1] if c)
+    top = _in_system(cur)
+    if top in ("/proc", "/sys") or (top == "/dev" and os.path.dirname(cur) == "/dev"):
+        raise OutputError(f"{path} is in {top}, a folder of the system: symrnn writes only "
+                          f"regular files in ordinary folders; give a file name"
+                          + ("; without --out the output goes to standard output"
+                             if top != "/sys" else ""))
+    return Path(cur)
 
 
 def is_generated(path: Path) -> bool:
     """True if ``path`` is a regular file that symrnn wrote and nobody changed since: listed
     in its folder's manifest with the SHA-256 of its current content."""
-    path = Path(path)
     try:
+        path = resolve(path)
         digest = _read_manifest(path.parent).get(path.name)
     except OutputError:
         return False
@@ -133,8 +240,18 @@ def is_generated(path: Path) -> bool:
 
 def check_writable(path: Path, force: bool = False) -> None:
     """Raise ``OutputError`` unless ``path`` may be written: missing, or a regular file that
-    symrnn wrote (any regular file with ``force``); its folder exists or can be made."""
+    symrnn wrote (any regular file with ``force``); its folder exists or can be made; the
+    folder's manifest, if any, can be read. Checked under a shared lock of the folder, so a
+    concurrent writer's file is seen with its manifest entry."""
     path = Path(path)
+    _check_kind(path)  # what the path is (a FIFO, a device), before where it leads
+    real = resolve(path)
+    with _FolderLock(real.parent, shared=True):
+        _check_writable(path, real, force)
+
+
+def _check_kind(path: Path) -> os.stat_result | None:
+    """What ``path`` is, following links: refused when a folder or not a regular file."""
     if path.name == MANIFEST:
         raise OutputError(f"{path}: {MANIFEST} is the name of symrnn's list of the files it "
                           f"wrote; give another name")
@@ -146,10 +263,24 @@ def check_writable(path: Path, force: bool = False) -> None:
                           f"(--force does not change that); give a file name"
                           + ("; without --out the output goes to standard output"
                              if str(path).startswith(("/dev/", "/proc/")) else ""))
-    if st is not None and not force and not is_generated(path):
+    return st
+
+
+def _check_writable(path: Path, real: Path, force: bool) -> None:
+    """``check_writable`` of ``path``, which resolves to ``real``, with the lock held."""
+    if real.name == MANIFEST:
+        raise OutputError(f"{path}: {MANIFEST} is the name of symrnn's list of the files it "
+                          f"wrote; give another name")
+    _check_name_length(real)
+    st = _check_kind(path)
+    linked = real != Path(os.path.abspath(path))  # else name things as the user did
+    files = _read_manifest(real.parent, None if linked else path.parent)  # the real cause,
+    # before any file is written
+    if st is not None and not force and (
+            files.get(real.name) is None or _sha256_of_regular(real) != files[real.name]):
         raise OutputError(f"{path} exists and was not generated by symrnn; "
                           f"choose another path or pass --force to overwrite it")
-    parent = path.parent
+    parent = path.parent  # as the user wrote it (stat follows its links)
     probe = parent
     while True:
         pst = _stat(probe)
@@ -162,6 +293,27 @@ def check_writable(path: Path, force: bool = False) -> None:
         raise OutputError(f"cannot write to {parent}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK) or not _can_create_in(probe):
         raise OutputError(f"cannot write to {parent}: {probe} is not a writable folder")
+
+
+def _check_name_length(path: Path) -> None:
+    """The name and the temporary written next to it fit the file system's limit."""
+    try:
+        limit = os.pathconf(_existing(path.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    temp = f".{path.name}.symrnn-{os.getpid()}-abcdefgh.tmp"
+    for name in [*path.parts[1:-1], temp]:
+        if len(os.fsencode(name)) > limit:
+            shown = name if name != temp else path.name
+            raise OutputError(f"{shown[:40]}...: file name too long (at most {limit} bytes, "
+                              f"{len(temp) - len(path.name)} of them for the temporary symrnn "
+                              f"writes first); give a shorter name")
+
+
+def _existing(folder: Path) -> Path:
+    while not os.path.isdir(folder) and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def _can_create_in(folder: Path) -> bool:
@@ -214,18 +366,20 @@ def clean_stale_temporaries(folder: Path) -> list[Path]:
 
 
 class _FolderLock:
-    """An exclusive ``flock`` on the folder itself while its manifest is updated (concurrent
-    runs into one folder keep every entry)."""
+    """An ``flock`` on the folder itself: exclusive while a file is replaced and recorded,
+    shared while a target is checked (so a check never sees a file its writer has not yet
+    recorded). A folder that does not exist yet is not locked (nothing is in it to see)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, shared: bool = False):
         self.folder = folder
+        self.shared = shared
         self.fd = None
 
     def __enter__(self):
         try:
             import fcntl
-            self.fd = os.open(self.folder, os.O_RDONLY)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            fcntl.flock(self.fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
         except (ImportError, OSError):
             if self.fd is not None:
                 os.close(self.fd)
@@ -260,18 +414,17 @@ def _replace_atomically(path: Path, raw: bytes) -> None:
 
 def _record(folder: Path, name: str, digest: str) -> None:
     """Add ``name`` with ``digest`` to ``folder``'s manifest (entries of files that are gone
-    are dropped)."""
-    with _FolderLock(folder):
-        files = _read_manifest(folder)
-        files[name] = digest
-        files = {k: v for k, v in files.items() if (folder / k).is_file()}
-        doc = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
-               "about": f"the files {MARKER} in this folder, with the SHA-256 of their "
-                        f"content; symrnn overwrites a file without --force only when it is "
-                        f"listed here unchanged",
-               "files": dict(sorted(files.items()))}
-        _replace_atomically(folder / MANIFEST,
-                            (json.dumps(doc, indent=1, sort_keys=False) + "\n").encode())
+    are dropped); the caller holds the folder's exclusive lock."""
+    files = _read_manifest(folder)
+    files[name] = digest
+    files = {k: v for k, v in files.items() if (folder / k).is_file()}
+    doc = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
+           "about": f"the files {MARKER} in this folder, with the SHA-256 of their "
+                    f"content; symrnn overwrites a file without --force only when it is "
+                    f"listed here unchanged",
+           "files": dict(sorted(files.items()))}
+    _replace_atomically(folder / MANIFEST,
+                        (json.dumps(doc, indent=1, sort_keys=False) + "\n").encode())
 
 
 def write_atomic(path: Path | str, data: str | bytes, force: bool = False) -> Path:
@@ -288,12 +441,15 @@ def write_atomic(path: Path | str, data: str | bytes, force: bool = False) -> Pa
     except UnicodeEncodeError as e:
         raise OutputError(f"{path}: the content is not valid UTF-8 ({e.reason}); a path or "
                           f"name in it may not be UTF-8") from None
-    check_writable(path, force)
+    check_writable(path, force)  # before the folder is made: a refusal leaves nothing
+    real = resolve(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale_temporaries(path.parent)
-        _replace_atomically(path, raw)
-        _record(path.parent, path.name, hashlib.sha256(raw).hexdigest())
+        real.parent.mkdir(parents=True, exist_ok=True)
+        with _FolderLock(real.parent):  # check, replace and record as one step
+            _check_writable(path, real, force)
+            clean_stale_temporaries(real.parent)
+            _replace_atomically(real, raw)
+            _record(real.parent, real.name, hashlib.sha256(raw).hexdigest())
     except OSError as e:
         if isinstance(e, WriteError):
             raise

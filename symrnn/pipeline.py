@@ -22,10 +22,10 @@ from .core.equations import MatrixEquation, checked_equations
 from .core.graph import Graph, unroll
 from .core.zero import ZeroTest
 from .functions import LOSSES
-from .io import MARKER, OutputError, check_writable, write_atomic
+from .io import MARKER, OutputError, check_writable, examine, write_atomic
 from .models import get_model
 from .models.base import Model
-from .spec import INSTANCE_SIZE, LIMITS, RNNSpec
+from .spec import INSTANCE_SIZE, INSTANCE_TAU, LIMITS, RNNSpec
 
 FORMS = ("loop", "unrolled")
 STAGES = ("unroll", "derive", "equations", "certify", "codegen", "analysis", "latex", "pdf",
@@ -84,12 +84,17 @@ def require_certifiable(spec: RNNSpec) -> None:
 
 
 def capped_instance(spec: RNNSpec) -> RNNSpec:
-    """The instance exact checks run at: the spec itself when its sizes are within ``LIMITS``,
-    else each size capped at ``INSTANCE_SIZE`` (exact checks at 16 take minutes; the general
-    proofs and the matrix equations hold for every size)."""
-    if not spec.exceeds_instance_limits():
+    """The instance exact checks run at: the spec itself when its sizes are within ``LIMITS``
+    and its tau at most ``INSTANCE_TAU``; else each size above ``LIMITS`` capped at
+    ``INSTANCE_SIZE`` and tau at ``INSTANCE_TAU`` (never below a step a printed formula names),
+    as ``verify`` does: exact checks at size 16 or tau 200 take minutes, and the general proofs
+    and the matrix equations hold for every size and tau."""
+    size = INSTANCE_SIZE if spec.exceeds_instance_limits() else None
+    needs = [f.needs_tau for f in get_model(spec.model).catalogue]
+    tau = max([INSTANCE_TAU, *needs])
+    if size is None and spec.tau <= tau:
         return spec
-    return instance_spec(spec, None, INSTANCE_SIZE)
+    return instance_spec(spec, tau, size)
 
 
 def require_instance(spec: RNNSpec) -> None:
@@ -383,14 +388,17 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
     """The output paths, each checked writable; ``OutputError`` (one line) otherwise.
     ``doc_spec``: the instance the documents and certificate are of (default ``spec``)."""
     from .analysis import GRAPHICS
+    import stat
+
     from .backends.registry import get_backend
     module_filename = get_backend(backend).filename
     out = Path(out)
-    if out.exists() and not out.is_dir():
+    st = examine(out)  # a name too long, a link loop: one line, exit 2
+    if st is not None and not stat.S_ISDIR(st.st_mode):
         raise OutputError(f"--out {out} is a file, not a folder; give a folder name "
                           f"(it is created if missing)")
     probe = out
-    while not probe.exists():
+    while examine(probe) is None and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
         raise OutputError(f"cannot create folder {out}: {probe} is a file")
@@ -435,7 +443,13 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] | 
     code = not (ACTIVATIONS[spec.activation].symbolic_only and model.uses_activation)
     # exact instance checks are capped in size; the modules are written at the spec's sizes
     inst = capped_instance(spec)
-    if inst != spec:
+    if inst.tau != spec.tau:
+        result.notes.append(
+            f"certificate, documents and numeric checks at tau={inst.tau}: the exact instance "
+            f"checks grow with tau, so they run at most at tau {inst.tau} (as 'symrnn verify "
+            f"--instance-tau'); the general proofs and the matrix equations hold for every tau, "
+            f"and the NumPy modules are written for tau={spec.tau} (the loop form takes any)")
+    if inst.sizes != spec.sizes:
         result.notes.append(
             f"certificate, documents and numeric checks at the instance n_in={inst.n_in}, "
             f"n_hidden={inst.n_hidden}, n_out={inst.n_out}: exact instance checks take sizes up "

@@ -17,6 +17,10 @@ LIMITS = {"tau": 1024, "n_in": 16, "n_hidden": 16, "n_out": 16}
 INSTANCE_SIZE = 4
 #: The seed of the default class labels (``RNNSpec.class_labels``).
 LABELS_SEED = 10
+#: The largest tau an instance cross-check runs at by default (``verify --instance-tau``, and
+#: ``run`` beyond it): the general proofs do not depend on tau, and the element-level checks
+#: grow with it (tau 200 takes minutes).
+INSTANCE_TAU = 16
 #: Sizes for generated code, which certifies nothing itself.
 CODE_LIMIT = 100_000
 

@@ -65,6 +65,12 @@ class MathText(StrPrinter):
         return " (.) ".join(f"({self._print(a)})" if isinstance(a, sp.MatAdd) else self._print(a)
                             for a in expr.args)
 
+    def _print_HadamardPower(self, expr):  # h(t)^2, entry by entry, as the note writes it
+        base = self._print(expr.base)
+        if not isinstance(expr.base, (sp.MatrixSymbol, At)):
+            base = f"({base})"
+        return f"{base}^{self._print(expr.exp)}"
+
     def _print_DiagMatrix(self, expr):
         return f"diag({self._print(expr.args[0])})"
 

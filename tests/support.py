@@ -33,6 +33,42 @@ def symrnn(*argv: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedP
                           timeout=timeout)
 
 
+def spawn_until(argv, cwd: Path, ready, timeout: float = 120, **popen):
+    """Start ``python -m symrnn argv`` and return ``(proc, stages)`` once it has written a
+    stage line that ``ready(line)`` accepts to ``$SYMRNN_PROGRESS_FD`` (symrnn.progress): a
+    test signals the process at a known point, never after a guessed sleep."""
+    import select
+    import time
+    r, w = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "symrnn", *argv], cwd=cwd,
+                            env={**env(), "SYMRNN_PROGRESS_FD": str(w)}, pass_fds=(w,),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+    os.close(w)
+    stages, buf, deadline = [], b"", time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                proc.kill()
+                pytest.fail(f"symrnn {' '.join(argv)}: no stage {ready} within {timeout} s "
+                            f"(saw {stages})")
+            chunk = os.read(r, 4096)
+            if not chunk:  # it ended before the stage
+                proc.kill()
+                out, err = proc.communicate()
+                pytest.fail(f"symrnn {' '.join(argv)} ended before the stage (saw {stages}): "
+                            f"{err}")
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            for line in done:
+                stages.append(line.decode())
+                if ready(stages[-1]):
+                    return proc, stages
+    finally:
+        os.close(r)  # later stage lines go nowhere (symrnn ignores the broken pipe)
+
+
 def import_file(path: Path, name: str = "generated_module"):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

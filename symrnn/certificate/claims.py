@@ -122,7 +122,8 @@ def product(*factors):
         a, b = out.shape[1], f.shape[0]
         if sp.simplify(a - b) != 0:
             sizes = tuple(_dim_name(d) for d in (a, b) if not d.is_Integer)
-            raise IllFormed(f"the factors {sp.sstr(out)} ({_shape(out)}) and {sp.sstr(f)} "
+            from ..text import math_text  # the note's notation, not SymPy's repr
+            raise IllFormed(f"the factors {math_text(out)} ({_shape(out)}) and {math_text(f)} "
                             f"({_shape(f)}) do not multiply", sizes if 1 in (a, b) else (),
                             tuple(factors), k)
         out = sp.MatMul(out, f)

@@ -191,7 +191,7 @@ class General:
         if named:
             expr = expr.xreplace(named)
         back = {v: k for k, v in grads.items()}
-        for _ in range(8):
+        for _ in range(len(self.defining) + 1):  # a chain of f(node) nodes, to its end
             rep = {}
             for m in expr.atoms(At):
                 eq = self.defining.get(m.name)

@@ -58,7 +58,10 @@ class Context:
 
     def base(self, leaf) -> sp.IndexedBase:
         if leaf not in self.bases:
-            self.bases[leaf] = sp.IndexedBase(_leaf_name(leaf))
+            # real: every entry of a parameter, a quantity or a gradient is a real number;
+            # without it SymPy's tanh(tanh(...)) asks each argument for its real and imaginary
+            # parts when it is built, which costs 3x per level of nesting
+            self.bases[leaf] = sp.IndexedBase(_leaf_name(leaf), real=True)
         return self.bases[leaf]
 
 

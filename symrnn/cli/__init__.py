@@ -5,6 +5,11 @@ not the user's (one line; a bug asks to be reported, ``--debug`` shows the trace
 input (``UsageError`` raised at this boundary, ``OutputError`` for an output path: one line);
 130 Ctrl-C; 143 SIGTERM. Never a traceback without ``--debug``. Each subcommand is one
 module here with ``register(subparsers)``.
+
+Start-up: this module imports nothing heavy. ``main`` installs the SIGTERM handler (SIGINT is
+Python's KeyboardInterrupt) before it imports the subcommands (SymPy takes seconds to import),
+so Ctrl-C at any moment gives one line and exit 130; ``symrnn --version`` answers without
+importing them at all.
 """
 
 from __future__ import annotations
@@ -14,16 +19,29 @@ import signal
 import sys
 import threading
 
-from . import analyze, codegen, latex, models, run, verify
 from ..io import OutputError, WriteError
-from .options import Parser, UsageError
+from ..progress import announce
+from .parser import UsageError
 
-REGISTRY = [run.register, verify.register, codegen.register, latex.register, analyze.register,
+
+def _registry() -> list:
+    from . import analyze, codegen, latex, models, run, verify
+    return [run.register, verify.register, codegen.register, latex.register, analyze.register,
             models.register]
 
 
-def build_parser() -> Parser:
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as _version
+    try:
+        return _version("symrnn")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser():
     import argparse
+
+    from .parser import Parser
     parser = Parser(prog="symrnn", description="Symbolic BPTT for the recurrent networks of "
                     "Goodfellow et al., ch. 10: derive, certify the note's formulas, emit NumPy "
                     "and LaTeX.",
@@ -34,17 +52,12 @@ def build_parser() -> Parser:
                            "  symrnn verify --tau 64     # certify only\n"
                            "  symrnn models              # the networks symrnn knows\n"
                            "  symrnn COMMAND --help      # options of one command")
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        v = version("symrnn")
-    except PackageNotFoundError:
-        v = "unknown"
-    parser.add_argument("--version", action="version", version=f"symrnn {v}")
+    parser.add_argument("--version", action="version", version=f"symrnn {version()}")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an internal error (anywhere on the line)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for register in REGISTRY:
+    for register in _registry():
         register(sub)
     return parser
 
@@ -71,6 +84,19 @@ class _Stdout:
         except OSError as e:
             self._fail(e)
 
+    def write_utf8(self, text: str) -> None:
+        """A generated file's text (code, LaTeX, Markdown, a notebook) as the UTF-8 bytes the
+        file would hold, whatever the stream's encoding (PYTHONIOENCODING=ascii)."""
+        buffer = getattr(self._stream, "buffer", None)
+        if buffer is None:  # a text-only stream (an embedding application's)
+            return self.write(text)
+        try:
+            self._stream.flush()
+            buffer.write(text.encode("utf-8"))
+            buffer.flush()
+        except OSError as e:
+            self._fail(e)
+
     def flush(self):
         try:
             return self._stream.flush()
@@ -94,12 +120,30 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     err = lambda line: print(f"symrnn: {line}", file=sys.stderr)
     stdout = sys.stdout
+    try:  # the summary and tables: a character the stream cannot encode is escaped, not fatal
+        stdout.reconfigure(errors="backslashreplace")
+    except (AttributeError, ValueError, OSError):
+        pass
     sys.stdout = _Stdout(stdout)
-    previous = None
+    previous = previous_int = None
     if threading.current_thread() is threading.main_thread():
+        # before anything heavy is imported: Ctrl-C and kill give one line from here on
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        parser = build_parser()
+        announce("started")
+        if argv[:1] == ["--version"]:  # without importing SymPy (seconds)
+            print(f"symrnn {version()}")
+            sys.stdout.flush()
+            return 0
+        if "numpy" not in sys.modules:
+            # the command line's numeric work is small matrices (checks, the gradient-flow
+            # measurement), where a threaded OpenBLAS only waits for a core another process
+            # holds (analyze --hidden 512 took 210 s with threads on a loaded 2-core machine);
+            # a value the user set is kept
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        parser = build_parser()  # the heavy imports start here
         args = parser.parse_args(argv)
         code = int(args.func(args) or 0)
         sys.stdout.flush()
@@ -135,3 +179,5 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = stdout
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..analysis import DEFAULTS, FILES, LIMITS, analyze, summary_text, write_outputs
 from ..document import analysis_section
-from ..io import check_writable
+from ..io import check_writable, examine
 from .options import UsageError, output_path, print_json, whole
 
 #: The same folder as ``symrnn run``'s.
@@ -40,15 +40,25 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import stat
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
+    st = examine(out)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
         raise UsageError(f"--out {out} is a file, not a folder; give a folder name (it is "
                          f"created if missing)")
     for name in FILES:  # refuse before the work: a refusal costs nothing
         check_writable(out / name, args.force)
-    result = analyze(max_lag=args.max_lag, hidden=args.hidden, seed=args.seed)
-    paths = write_outputs(result, out, analysis_section(result, lang=args.lang),
-                          force=args.force)
+    import warnings
+
+    from ..progress import progress_for
+    with progress_for("analyze", quiet=args.json) as tick, warnings.catch_warnings():
+        # matplotlib's notes (a log axis that cannot start at 0) are not the user's concern
+        warnings.simplefilter("ignore", UserWarning)
+        tick("measure")
+        result = analyze(max_lag=args.max_lag, hidden=args.hidden, seed=args.seed)
+        tick("write")
+        paths = write_outputs(result, out, analysis_section(result, lang=args.lang),
+                              force=args.force)
     if args.json:
         print_json("analyze", True, files=[str(p) for p in paths], analysis=result.as_dict())
     else:

@@ -4,17 +4,17 @@ for torch or JAX with ``--backend``)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..api import emit_numpy
 from ..backends.numpy.emitter import FORMS, INPUTS, codegen_command, module_filename
 from ..backends.registry import get_backend
 from ..functions import ACTIVATIONS
-from ..io import check_writable, write_atomic
+from ..io import check_writable, examine, write_atomic
 from ..models import get_model
 from .options import (UsageError, add_backend_option, add_spec_options, is_folder_text,
                       output_path, spec_from_args, whole)
+from .parser import write_generated
 
 
 def register(subparsers) -> None:
@@ -60,8 +60,11 @@ def target(out: str, spec, form: str, every: int | None = None, inputs: str = "v
            backend: str = "numpy") -> Path:
     """``--out``: a name ending in .py is the module file; anything else (an existing folder,
     a trailing slash) is the folder the module goes into."""
+    import stat
     path = Path(out)
-    if not is_folder_text(out) and path.suffix.lower() == ".py" and not path.is_dir():
+    st = examine(path)  # a name too long: one line, exit 2
+    if not is_folder_text(out) and path.suffix.lower() == ".py" and not (
+            st is not None and stat.S_ISDIR(st.st_mode)):
         return path
     if backend == "numpy":
         return path / module_filename(spec, form, every, inputs)
@@ -83,9 +86,9 @@ def run(args) -> int:
                          f"{args.form}); add --form checkpointed or drop it")
     inputs = args.input
     if args.out is None:
-        sys.stdout.write(emit_numpy(spec, args.form, every=every, inputs=inputs,
-                                    command=codegen_command(spec, args.form, every=every,
-                                                            inputs=inputs)))
+        write_generated(emit_numpy(spec, args.form, every=every, inputs=inputs,
+                                   command=codegen_command(spec, args.form, every=every,
+                                                           inputs=inputs)))
         return 0
     path = target(args.out, spec, args.form, every, inputs)
     check_writable(path, args.force)  # before the work: a refusal costs nothing
@@ -109,7 +112,7 @@ def run_framework(args, spec) -> int:
     from ..api import emit_jax, emit_torch
     emit = emit_torch if b.name == "torch" else emit_jax
     if args.out is None:
-        sys.stdout.write(emit(spec, command=b.command(spec)))
+        write_generated(emit(spec, command=b.command(spec)))
         return 0
     path = target(args.out, spec, b.forms[0], backend=b.name)
     check_writable(path, args.force)

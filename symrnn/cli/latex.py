@@ -8,13 +8,19 @@ import sys
 from pathlib import Path
 
 from ..analysis import GRAPHICS
-from ..api import to_latex
-from ..document import FORMATS, LatexError, compile_pdf, latex_command, pdflatex_path
-from ..io import check_writable, write_atomic
+from ..api import document_formats, to_latex
+from ..document import LatexError, compile_pdf, latex_command, pdflatex_path
+from ..io import check_writable, examine, write_atomic
+from ..spec import INSTANCE_TAU
+from .parser import write_generated
 from .options import (UsageError, add_spec_options, is_folder_text, output_path,
                       require_document_spec, spec_from_args)
 
 _SUFFIX = {".tex": "tex", ".md": "md", ".ipynb": "ipynb"}
+#: Why the document's tau is bounded (it is derived and checked at that very tau).
+_TAU_WHY = (": the document derives and checks every step at that tau (16 takes about 40 s "
+            "and the cost grows fast); the formulas it certifies hold for every tau "
+            "('symrnn verify --tau N')")
 
 
 def register(subparsers) -> None:
@@ -28,12 +34,12 @@ def register(subparsers) -> None:
                "  symrnn latex --tau 4 --out bptt.md\n"
                "  symrnn latex --standalone --analysis --pdf --out bptt.tex",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_spec_options(p)
+    add_spec_options(p, tau_limit=(INSTANCE_TAU, _TAU_WHY))
     p.add_argument("--out", type=output_path("--out"), default=None,
                    help="output file, or a folder (a trailing slash, or an existing folder) "
                         "to write bptt_tau<N>.tex (.md, .ipynb with --format) into (default: "
                         "standard output)")
-    p.add_argument("--format", choices=FORMATS + ("ipynb",), default=None,
+    p.add_argument("--format", choices=document_formats(), default=None,
                    help="tex (default; a fragment to \\input), md (Markdown for GitHub, "
                         "math in ```math fences) or ipynb (a Jupyter notebook that redoes the "
                         "derivation, the certificate, the code check and the figure; needs "
@@ -74,8 +80,10 @@ def _out_file(args) -> Path | None:
     document's default name."""
     if args.out is None:
         return None
+    import stat
     path = Path(args.out)
-    if is_folder_text(args.out) or path.is_dir():
+    st = examine(path)  # a name too long: one line, exit 2
+    if is_folder_text(args.out) or (st is not None and stat.S_ISDIR(st.st_mode)):
         from ..pipeline import doc_stem
         return path / f"{doc_stem(spec_from_args(args))}.{args.format or 'tex'}"
     return path
@@ -140,7 +148,7 @@ def run(args) -> int:
             print(f"symrnn: error: {e}", file=sys.stderr)
             return 1
     if args.out is None:
-        sys.stdout.write(text)
+        write_generated(text)
         return 0
     # the plot first: the document never refers to a plot that is not there
     for path, data in ((png_path, png), (args.out, text), (pdf_path, pdf)):

@@ -12,13 +12,7 @@ from ..models import DEFAULT, MODELS
 from ..spec import CODE_LIMIT, LIMITS, RNNSpec, check_int
 
 
-class UsageError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2."""
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+from .parser import Parser, UsageError  # noqa: F401  (every subcommand imports them here)
 
 
 def whole(name: str, low: int, high: int | None = None, why: str = ""):
@@ -77,16 +71,18 @@ _CERT_WHY = ": exact element-level checks grow with it; use a smaller value"
 
 
 def add_spec_options(p: argparse.ArgumentParser, tau_default: int = 3,
-                     code_sizes: bool = False) -> None:
+                     code_sizes: bool = False, tau_limit: tuple[int, str] | None = None) -> None:
     """The options that make an ``RNNSpec``; shared by every subcommand. ``code_sizes``:
-    sizes up to the code limit (nothing is checked at the instance)."""
+    sizes up to the code limit (nothing is checked at the instance). ``tau_limit``: (largest
+    --tau, why) when the command works at the full tau (default ``LIMITS``)."""
     size_limit = CODE_LIMIT if code_sizes else LIMITS["n_hidden"]
     why = "" if code_sizes else _CERT_WHY
+    tau_max, tau_why = tau_limit or (LIMITS["tau"], _CERT_WHY)
     p.add_argument("--model", default=DEFAULT, metavar="NAME|CELL.toml",
                    help=f"the network: {', '.join(MODELS)} (default {DEFAULT}, the note's; "
                         f"'symrnn models' lists them), or the path of a cell file (.toml; see "
                         f"examples/)")
-    p.add_argument("--tau", type=whole("--tau", 1, LIMITS["tau"], _CERT_WHY), default=tau_default,
+    p.add_argument("--tau", type=whole("--tau", 1, tau_max, tau_why), default=tau_default,
                    help=f"sequence length (default {tau_default})")
     p.add_argument("--inputs", type=whole("--inputs", 1, size_limit, why), default=3,
                    help="n_in, size of x(t) (default 3)")

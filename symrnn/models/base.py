@@ -227,6 +227,9 @@ class Model:
     catalogue: tuple = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     torch: TorchWeights | None = None  # the PyTorch module it equals, where there is one
+    #: where each equation was written, in the writer's words ("cell.toml:13: h = ...";
+    #: a cell file's), for messages; empty for a built-in model
+    origins: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
         names = [p.name for p in self.params] + [q.name for q in self.quantities]
@@ -311,14 +314,22 @@ class Model:
     def _check_activation(self, activation: str) -> None:
         from ..functions import FUNCTIONS
         z = sp.Dummy("z", real=True)
-        for e, written in zip(self.with_activation(activation), self.equations):
+        for n, (e, written) in enumerate(zip(self.with_activation(activation), self.equations)):
             for a in sorted(e.rhs.atoms(Apply), key=sp.default_sort_key):
                 if not FUNCTIONS[a.f].phi(z).has(sp.Piecewise):
                     continue
                 if a == e.rhs and isinstance(a.arg, At):
                     continue
-                where = "activation" if a.f not in {b.f for b in written.rhs.atoms(Apply)} \
-                    else "model"
+                chosen = a.f not in {b.f for b in written.rhs.atoms(Apply)}
+                if n < len(self.origins):  # the writer's file, line and words
+                    via = f" (phi is --activation {activation})" if chosen else ""
+                    raise ValueError(
+                        f"{self.origins[n]}: {a.f}{via} is piecewise, and symrnn "
+                        f"differentiates it only as the whole right side of an equation "
+                        f"applied to one node (a = ..., then h = {a.f}(a)); give its argument "
+                        f"a node of its own" + (", or choose another --activation" if chosen
+                                                else ""))
+                where = "activation" if chosen else "model"
                 raise ValueError(
                     f"{where}: {a.f} is piecewise, and symrnn differentiates it only as the "
                     f"whole right side of an equation applied to one quantity (h = {a.f}(a)); "

@@ -34,8 +34,12 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
+import os
 import re
+import stat
 import tomllib
+import unicodedata
 from pathlib import Path
 
 import sympy as sp
@@ -49,10 +53,19 @@ MAX_BYTES = 64 * 1024
 #: The longest equation and the deepest expression taken.
 MAX_EQUATION = 1000
 MAX_DEPTH = 32
-#: The furthest step offset q[t-k], q[t+k].
-MAX_OFFSET = 8
+#: The furthest step offset q[t-1], q[t+1]: a state is carried one step (a lag of k steps is
+#: a chain of copies, h1 = h[t-1], then h1[t-1] is h(t-2)).
+MAX_OFFSET = 1
+#: The deepest function applied inside another function's argument in one expression
+#: (tanh(tanh(tanh(...)))): the exact rule checks expand the product of the derivatives, 2^k
+#: terms; a node of its own per application (a = tanh(...), h = tanh(a)) costs the same at
+#: any depth.
+MAX_NESTED_FUNCTIONS = 4
+#: Numbers in an equation: 0 or a magnitude within these bounds (the generated code computes
+#: in float64 and float32; the exact checks take the number as a rational).
+NUMBER_RANGE = (1e-12, 1e12)
 
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}", re.ASCII)
 MODEL_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 #: Free text (title, descriptions) reaches code comments, LaTeX and Markdown: plain
 #: characters only, so no target language needs escaping.
@@ -66,6 +79,7 @@ TOP_KEYS = {"name", "title", "reference", "describe", "params", "inputs", "nodes
 STEP_KEYS = {"equations", "output", "loss_steps"}
 ALLOWED_SYNTAX = ("names, numbers, + - * / @, parentheses, q[t-1] or q[t+1] for another step, "
                   "transpose(A) and the functions " + ", ".join(sorted(FUNCTIONS)))
+CALLABLE = ", ".join(sorted(FUNCTIONS)) + " (phi is --activation) and transpose"
 
 
 class CellError(ValueError):
@@ -81,15 +95,12 @@ class CellError(ValueError):
 def load_cell(path) -> Model:
     """The ``Model`` a cell file defines (CellError, a ValueError, when it cannot be read)."""
     p = Path(path)
-    try:
-        with open(p, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise CellError(p, 0, f"cannot read the cell file: {e.strerror or e}; give the path of "
-                              f"a readable .toml file") from None
+    raw = _read_regular(p)
     if len(raw) > MAX_BYTES:
         raise CellError(p, 0, f"the file is larger than {MAX_BYTES // 1024} KiB; a cell file "
                               f"is a few lines of TOML")
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (some editors write one)
+        raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -106,10 +117,50 @@ def load_cell(path) -> Model:
     return _Reader(p, text, data).model()
 
 
+def _kind(mode: int) -> str | None:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _read_regular(p: Path) -> bytes:
+    """The first ``MAX_BYTES + 1`` bytes of ``p`` if it is a regular file: what it is is
+    decided before it is opened (opening a FIFO blocks), and checked again once open."""
+    def refuse(mode: int):
+        raise CellError(p, 0, f"the cell file is {_kind(mode)}, not a regular file; give the "
+                              f"path of a .toml file")
+    try:
+        st = os.stat(p)  # follows a symbolic link: what the link points to counts
+        if _kind(st.st_mode):
+            refuse(st.st_mode)
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if _kind(mode):  # replaced between the two looks
+                refuse(mode)
+            chunks, left = [], MAX_BYTES + 1
+            while left > 0:
+                chunk = os.read(fd, left)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise CellError(p, 0, f"cannot read the cell file: {e.strerror or e}; give the path of "
+                              f"a readable .toml file") from None
+
+
 class _Reader:
     def __init__(self, path: Path, text: str, data: dict):
         self.path, self.text, self.data = path, text, data
         self.lines = text.splitlines()
+        self.origins: list[str] = []  # "file:line: h = ..." of each equation, for messages
 
     # ---------------------------------------------------------------- errors with lines
 
@@ -148,7 +199,8 @@ class _Reader:
     def identifier(self, key: str, table: str, taken: dict) -> str:
         line = self.line_of_key(key, table)
         if not NAME.fullmatch(key):
-            self.fail(line, f"{table}.{key}: a name is a letter then up to 15 letters or digits")
+            self.fail(line, f"{table}.{key}: a name is an ASCII letter then up to 15 ASCII "
+                            f"letters or digits")
         if key in RESERVED:
             self.fail(line, f"{table}.{key}: {key!r} is reserved (a size, function or keyword); "
                             f"choose another name")
@@ -169,14 +221,21 @@ class _Reader:
             self.fail(self.line_of_key(unknown[0]),
                       f"unknown key {unknown[0]!r}; the keys are {', '.join(sorted(TOP_KEYS))}")
         stem = self.path.stem.lower().replace("_", "-")
+        named = "name" in self.data
         name = self.data.get("name", stem)
+        # without name = "...", the name comes from the file name: say so, and how to set it
+        whence = "" if named else (f" (the file sets no name = \"...\", so it is taken from "
+                                   f"the file name, {self.path.stem!r}); add a line "
+                                   f"name = \"my-cell\" at the top of the file")
         if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
             self.fail(self.line_of_key("name"), "name must be lower-case letters, digits and -, "
-                                                "starting with a letter (at most 40)")
+                                                "starting with a letter (at most 40)"
+                      + (f", got {name!r}{whence}" if not named else ""))
         from . import MODELS
         if name in MODELS:
             self.fail(self.line_of_key("name"), f"name {name!r} is a built-in model's (its "
-                                                f"files would be confused); choose another")
+                                                f"files would be confused)"
+                      + (f"{whence}" if not named else "; choose another"))
         title = self.text_field("title", name)
         reference = self.text_field("reference", "user cell")
         describe = self.text_field("describe", f"a cell read from {self.path.name}"
@@ -225,6 +284,17 @@ class _Reader:
                       "e.g. h = tanh(W @ h[t-1] + U @ x)")
         equations = self.equations(source, params, quantities)
         defined = {e.target.name for e in equations}
+        read = {a.name for e in equations for a in e.rhs.atoms(sp.MatrixSymbol)}
+        for key in params:
+            if key not in read:
+                self.fail(self.line_of_key(key, "params"),
+                          f"params.{key}: no equation reads {key}; use it in step.equations or "
+                          f"remove it (its gradient would be zero)")
+        for key, q in quantities.items():
+            if q.role == "input" and key not in read:
+                self.fail(self.line_of_key(key, "inputs"),
+                          f"inputs.{key}: no equation reads the input {key}; use it in "
+                          f"step.equations or remove it")
         for key in nodes:
             if key not in defined:
                 self.fail(self.line_of_key(key, "nodes"),
@@ -249,6 +319,7 @@ class _Reader:
                      params=tuple(params.values()),
                      quantities=tuple(quantities.values()) + (y,),
                      equations=tuple(equations), output=output, target=y, loss_when=when,
+                     origins=tuple(self.origins),
                      notes=(f"read from the cell file {self.path.name}",)
                      if TEXT.fullmatch(self.path.name) else ())
 
@@ -259,11 +330,21 @@ class _Reader:
         out: list[Equation] = []
         defined_at: dict[str, int] = {}
         pending: list[tuple[int, str, ast.expr]] = []
+        sources: dict[str, str] = {}
         for k, raw in enumerate(source.split("\n")):
             line = first + k
             text = raw.split("#", 1)[0].strip()
             if not text:
                 continue
+            odd = next((ch for ch in text if ord(ch) > 127), None)
+            if odd is not None:
+                # Python's ast would fold look-alikes (NFKC: a bold W to W, a full-width h
+                # to h), on the right side only: refused on both sides, before parsing
+                folded = unicodedata.normalize("NFKC", odd)
+                like = f", which Python would read as {folded!r}" if folded.isascii() and \
+                    folded != odd else ""
+                self.fail(line, f"{odd!r} (U+{ord(odd):04X}) is not an ASCII character{like}; "
+                                f"names, numbers and operators are ASCII: retype it")
             if len(text) > MAX_EQUATION:
                 self.fail(line, f"the equation is longer than {MAX_EQUATION} characters; split "
                                 f"it with intermediate nodes")
@@ -289,12 +370,14 @@ class _Reader:
                 self.fail(line, f"the expression is nested too deeply (at most {MAX_DEPTH} "
                                 f"levels)")
             pending.append((line, lhs, tree.body))
+            sources[lhs] = rhs.strip()
         if not pending:
             self.fail(first, "step.equations has no equation")
         order = [lhs for _line, lhs, _tree in pending]
         self._no_cycle(pending)
         for line, lhs, tree in pending:
-            conv = _Converter(self, line, params, quantities, order, lhs, defined_at)
+            conv = _Converter(self, line, params, quantities, order, lhs, defined_at,
+                              sources[lhs])
             rhs, shape = conv.expr(tree, 0)
             want = (quantities[lhs].size.name, "1")
             if shape is None:
@@ -304,6 +387,7 @@ class _Reader:
                 self.fail(line, f"shape mismatch: {lhs} is {_shape(want)} but the right side is "
                                 f"{_shape(shape)}")
             out.append(Equation(quantities[lhs], rhs, f"{lhs}, line {line}"))
+            self.origins.append(f"{self.path}:{line}: {lhs} = {' '.join(sources[lhs].split())}")
         return out
 
     def _no_cycle(self, pending) -> None:
@@ -362,8 +446,10 @@ class _Converter:
     """One equation's right side, from an allow-listed ``ast`` tree to SymPy matrices; each
     value carries its shape (rows, cols) as size names, None for a number."""
 
-    def __init__(self, reader: _Reader, line: int, params, quantities, order, lhs, defined_at):
-        self.r, self.line = reader, line
+    def __init__(self, reader: _Reader, line: int, params, quantities, order, lhs, defined_at,
+                 source: str = ""):
+        self.r, self.line, self.source = reader, line, source
+        self.nested = 0  # functions applied around the node being read
         self.params, self.quantities = params, quantities
         self.order, self.lhs, self.defined_at = order, lhs, defined_at
 
@@ -376,8 +462,7 @@ class _Converter:
         if isinstance(n, ast.Constant):
             if isinstance(n.value, bool) or not isinstance(n.value, (int, float)):
                 self.fail(f"{n.value!r} is not allowed; allowed: {ALLOWED_SYNTAX}")
-            return sp.nsimplify(n.value, rational=True) if isinstance(n.value, float) \
-                else sp.Integer(n.value), None
+            return self.number(n), None
         if isinstance(n, ast.Name):
             return self.name(n.id, 0)
         if isinstance(n, ast.Subscript):
@@ -397,6 +482,22 @@ class _Converter:
                    ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}
             what = ops.get(type(n.op), f"the operator {type(n.op).__name__}")
         self.fail(f"{what} is not allowed; allowed: {ALLOWED_SYNTAX}")
+
+    def number(self, n: ast.Constant) -> sp.Expr:
+        """A number as an exact rational: finite, and 0 or within ``NUMBER_RANGE``."""
+        v = n.value
+        written = ast.get_source_segment(self.source, n) if self.source else None
+        shown = written if written and len(written) <= 24 else f"{str(v)[:20]}..." \
+            if isinstance(v, int) and v.bit_length() > 60 else repr(v)
+        low, high = NUMBER_RANGE
+        bounds = f"0 or between {low:.0e} and {high:.0e}".replace("e+", "e")
+        if isinstance(v, float) and not math.isfinite(v):
+            self.fail(f"the number {shown} is not finite (Python reads it as {v}); a number "
+                      f"is {bounds} in magnitude")
+        if v != 0 and not low <= abs(v) <= high:
+            self.fail(f"the number {shown} is out of range; a number is {bounds} in "
+                      f"magnitude (the generated code computes in float64 and float32)")
+        return sp.nsimplify(v, rational=True) if isinstance(v, float) else sp.Integer(v)
 
     def name(self, ident: str, offset: int):
         if ident in self.params:
@@ -436,7 +537,17 @@ class _Converter:
                 1 <= s.right.value <= MAX_OFFSET:
             offset = s.right.value if isinstance(s.op, ast.Add) else -s.right.value
         if offset is None:
-            self.fail(f"a step is t, t-k or t+k with k in 1..{MAX_OFFSET}, as in h[t-1]")
+            far = isinstance(s, ast.BinOp) and isinstance(s.op, (ast.Add, ast.Sub)) and \
+                isinstance(s.left, ast.Name) and s.left.id == "t" and \
+                isinstance(s.right, ast.Constant) and type(s.right.value) is int and \
+                s.right.value > MAX_OFFSET
+            if far:
+                q = n.value.id
+                sign = "-" if isinstance(s.op, ast.Sub) else "+"
+                self.fail(f"{q}[t{sign}{s.right.value}]: a step is t, t-1 or t+1; to read {q} "
+                          f"further away, add nodes that carry it one step at a time ({q}1 = "
+                          f"{q}[t{sign}1], then {q}1[t{sign}1] is {q} at t{sign}2)")
+            self.fail("a step is t, t-1 or t+1, as in h[t-1]")
         return self.name(n.value.id, offset)
 
     def binop(self, n: ast.BinOp, depth: int):
@@ -481,6 +592,8 @@ class _Converter:
             self.fail(f"only the functions {', '.join(sorted(FUNCTIONS))} and transpose can be "
                       f"called, by name")
         f = n.func.id
+        if f not in FUNCTIONS and f != "transpose":
+            self.fail(f"unknown function {f!r}; the functions are {CALLABLE}")
         if n.keywords or len(n.args) != 1:
             self.fail(f"{f}(...) takes one argument and no keywords")
         if f == "transpose":
@@ -488,10 +601,16 @@ class _Converter:
             if s is None or not isinstance(v, sp.MatrixSymbol) or v.name not in self.params:
                 self.fail("transpose(A) takes a parameter matrix")
             return v.T, (s[1], s[0])
-        if f not in FUNCTIONS:
-            self.fail(f"unknown function {f!r}; the functions are "
-                      f"{', '.join(sorted(FUNCTIONS))} (phi is --activation) and transpose")
-        v, s = self.expr(n.args[0], depth + 1)
+        self.nested += 1
+        try:
+            if self.nested > MAX_NESTED_FUNCTIONS:
+                self.fail(f"more than {MAX_NESTED_FUNCTIONS} functions applied one inside "
+                          f"another; give an inner application a node of its own (a = "
+                          f"tanh(...), then h = tanh(a)): the exact checks of nested "
+                          f"applications grow as 2^depth, a chain of nodes does not")
+            v, s = self.expr(n.args[0], depth + 1)
+        finally:
+            self.nested -= 1
         if s is None or s[1] != "1":
             self.fail(f"{f}(...) applies to a vector, got {_shape(s)}")
         return Apply(PHI if f == PHI else f, v), s

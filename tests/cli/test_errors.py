@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 import pytest
 
 import symrnn.io as sio
-from support import ROOT, env, import_file, no_temp_files, symrnn
+from support import ROOT, env, import_file, no_temp_files, spawn_until, symrnn
 from symrnn.cli import main
 from symrnn.io import MANIFEST, MARKER, write_atomic
 
@@ -75,7 +74,8 @@ CLI_CASES = [
     ("run-out-newline", ["run", "--out", "a\nimport os"],
      "--out must not contain control characters (found '\\n'); rename the folder"),
     ("run-out-unwritable", ["run", "--out", "/proc"],
-     "cannot write to /proc: /proc is not a writable folder"),
+     "/proc/rnn_loop.py is in /proc, a folder of the system: symrnn writes only regular files "
+     "in ordinary folders"),
     ("run-model", ["run", "--model", "no-such-net"],
      "model must be one of rnn, output-recurrence, single-output, teacher-forcing, "
      "bidirectional, deep, lstm, lstm-torch, gru, gru-torch"),
@@ -100,7 +100,8 @@ CLI_CASES = [
      "--hidden must be at most 100000, got 100001"),
     ("codegen-form", ["codegen", "--form", "x"], "argument --form: invalid choice: 'x'"),
     ("codegen-out-newline", ["codegen", "--out", "x\ny"], "must not contain control characters"),
-    ("codegen-out-unwritable", ["codegen", "--out", "/proc/1"], "/proc/1 is not a writable folder"),
+    ("codegen-out-unwritable", ["codegen", "--out", "/proc/1"],
+     "/proc/1/rnn_loop.py is in /proc, a folder of the system"),
     ("latex-out-under-file", ["latex", "--out", "afile/x.tex"],
      "cannot write to afile: afile is a file, not a folder"),
     ("latex-out-pdf", ["latex", "--out", "x.pdf"], "--out x.pdf: give the .tex (or .md) name"),
@@ -112,7 +113,12 @@ CLI_CASES = [
     ("latex-suffix", ["latex", "--format", "tex", "--out", "x.md"], "does not match the suffix"),
     ("latex-softmax-one-class", ["latex", "--outputs", "1"], "the softmax of one class"),
     ("latex-hidden-too-big", ["latex", "--hidden", "17"], "--hidden must be at most 16, got 17"),
-    ("latex-out-unwritable", ["latex", "--out", "/proc/x.tex"], "/proc is not a writable folder"),
+    ("latex-out-unwritable", ["latex", "--out", "/proc/x.tex"], "/proc/x.tex is in /proc, a "
+     "folder of the system"),
+    ("latex-out-unwritable-folder", ["latex", "--out", "/"], "cannot write to /: / is not a "
+     "writable folder") if os.geteuid() != 0 else ("latex-out-sys", ["latex", "--out",
+                                                                     "/sys/x.tex"],
+                                                   "/sys/x.tex is in /sys"),
 ]
 
 
@@ -152,27 +158,50 @@ def _sandbox(folder: Path) -> dict[Path, str]:
     return files
 
 
+#: The cases run as a user runs them, in a process of their own (one per command and kind of
+#: input: each pays SymPy's import, about a second of CPU); the others run in this process,
+#: in the same sandbox, with the same checks.
+SUBPROCESS = {"no-command", "run-tau-code", "run-out-foreign", "run-model-cell-missing",
+              "verify-instance-size", "codegen-out-newline", "latex-out-pdf",
+              "latex-out-unwritable"}
+
+
 @pytest.fixture(scope="module")
 def cli_results(tmp_path_factory):
-    """Every CLI case run once, four at a time; the sandbox files are checked after all."""
+    """The subprocess cases run once, two at a time; the sandbox files are checked after
+    all."""
     folder = tmp_path_factory.mktemp("bad")
     files = _sandbox(folder)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        procs = dict(zip([c[0] for c in CLI_CASES],
-                         pool.map(lambda c: symrnn(*c[1], cwd=folder, timeout=60), CLI_CASES)))
+    cases = [c for c in CLI_CASES if c[0] in SUBPROCESS]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        procs = dict(zip([c[0] for c in cases],
+                         pool.map(lambda c: symrnn(*c[1], cwd=folder, timeout=60), cases)))
     return folder, files, procs
 
 
 @pytest.mark.parametrize("case, argv, message", CLI_CASES, ids=[c[0] for c in CLI_CASES])
-def test_bad_command_line_one_line_exit_2(cli_results, case, argv, message):
-    _, _, procs = cli_results
-    proc = procs[case]
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    assert proc.stdout == ""
-    assert proc.stderr.count("\n") == 1 and proc.stderr.endswith("\n"), proc.stderr
-    assert proc.stderr.startswith("symrnn: error: ")
-    assert "Traceback" not in proc.stderr
-    assert message in proc.stderr, proc.stderr
+def test_bad_command_line_one_line_exit_2(cli_results, case, argv, message, tmp_path,
+                                          monkeypatch, capsys):
+    if case in SUBPROCESS:
+        _, _, procs = cli_results
+        proc = procs[case]
+        code, out, err = proc.returncode, proc.stdout, proc.stderr
+    else:
+        files = _sandbox(tmp_path)
+        monkeypatch.chdir(tmp_path)
+        code = main(argv)
+        out, err = capsys.readouterr()
+        for path, text in files.items():
+            assert path.read_text() == text, path
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "fo", "fo2",
+                                                               "notes.tex"]
+        assert no_temp_files(tmp_path)
+    assert code == 2, (code, err)
+    assert out == ""
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith("symrnn: error: ")
+    assert "Traceback" not in err
+    assert message in err, err
 
 
 @pytest.mark.parametrize("case, argv, message", INPROCESS_CASES,
@@ -473,20 +502,38 @@ def test_cli_write_interrupted_at_the_rename(tmp_path, monkeypatch, capsys, erro
 
 # ---------------------------------------------------------------- Ctrl-C
 
-@pytest.mark.parametrize("argv", [["verify", "--tau", "200"],
-                                  ["run", "--tau", "200", "--out", "sig"]])
-def test_sigint_during_certification_exits_130_with_one_line(tmp_path, argv):
-    proc = subprocess.Popen([sys.executable, "-m", "symrnn", *argv], cwd=tmp_path, env=env(),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # past the imports, inside the certification (which takes minutes)
-    assert proc.poll() is None, "finished before the interrupt"
+@pytest.mark.parametrize("argv, stage", [
+    (["verify", "--tau", "200"], lambda line: line != "started"),  # a formula being certified
+    (["run", "--tau", "200", "--out", "sig"], lambda line: line.startswith("certify")),
+])
+def test_sigint_during_certification_exits_130_with_one_line(tmp_path, argv, stage):
+    proc, _stages = spawn_until(argv, tmp_path, stage)  # inside the certification
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert err == "symrnn: interrupted\n" and out == ""
     assert not (tmp_path / "sig").exists()  # nothing is written before certification ends
     assert no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "symrnn: interrupted\n"),
+                                              (signal.SIGTERM, 143, "symrnn: terminated\n")])
+def test_a_signal_during_start_up_gives_one_line(tmp_path, sig, code, line):
+    """The handlers are in place before SymPy is imported (which takes seconds): a signal
+    right after start-up is one line too, not a KeyboardInterrupt traceback."""
+    proc, stages = spawn_until(["verify", "--tau", "200"], tmp_path, lambda l: l == "started")
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err, out) == (code, line, "")
+
+
+def test_version_does_not_import_sympy(tmp_path):
+    code = ("import sys\nfrom symrnn.cli import main\nrc = main(['--version'])\n"
+            "print(rc, 'sympy' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env(),
+                          capture_output=True, text=True, timeout=60)
+    from importlib.metadata import version
+    assert proc.stdout == f"symrnn {version('symrnn')}\n0 False\n", proc.stderr
 
 
 def test_written_files_are_ordinary_files(tmp_path):

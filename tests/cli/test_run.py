@@ -198,8 +198,9 @@ def test_second_run_rewrites_its_own_files_but_not_a_foreign_one(default_run, tm
 _REGENERATE = re.compile(r"Regenerate: (symrnn .*?)(?: \(every committed output.*)?(?: -->)?$")
 
 
-@pytest.mark.parametrize("fixture, folder", [("default_run", "symrnn-out"),
-                                             ("output_recurrence_run", "DIR")])
+@pytest.mark.parametrize("fixture, folder", [
+    ("default_run", "symrnn-out"),
+    pytest.param("output_recurrence_run", "DIR", marks=pytest.mark.slow)])  # the same again
 def test_each_file_names_the_command_that_rewrites_it(request, tmp_path, fixture, folder):
     """The header of every module and document is a command that writes that very file again,
     byte for byte, from the folder the run ran in."""
@@ -488,3 +489,42 @@ def test_progress_on_a_terminal_and_json_stays_pure(tmp_path, quiet):
         assert terminal == ""
     else:
         assert "symrnn run: " in terminal  # the spinner, on the terminal only
+
+
+# ---------------------------------------------------------------- the table on a terminal
+
+def test_the_table_fits_an_80_column_terminal_and_prints_math_as_text():
+    """At 80 columns the full table was 514 lines of folded cells; a cell showed SymPy's repr
+    (W.T*grad_h(t + 1) L, DiagMatrix(-HadamardPower(...)))."""
+    import io
+
+    from support import certificate_for
+    from symrnn import RNNSpec
+    from symrnn.cli.table import print_table
+    cert = certificate_for(RNNSpec())
+    for width, most in ((80, 100), (160, 200)):
+        out = io.StringIO()
+        print_table(cert, out, width)
+        lines = out.getvalue().splitlines()
+        assert max(len(line) for line in lines) <= width and len(lines) <= most, (width, len(lines))
+        assert [e.id for e in cert.entries if e.id not in out.getvalue()] == []
+        for repr_only in ("W.T", "DiagMatrix", "HadamardPower", "*"):
+            assert repr_only not in out.getvalue(), repr_only
+    assert "grad_h(t) L = W^T (grad_h(t+1) L) diag(1 -" in out.getvalue()
+    (grad_h,) = [e for e in cert.entries if e.id == "bptt.grad_h"]
+    assert grad_h.reason.startswith("as printed, the factors W^T grad_h(t+1) L (n_hidden x 1) "
+                                    "and diag(1 - h(t+1)^2) (n_hidden x n_hidden) do not "
+                                    "multiply"), grad_h.reason
+
+
+def test_the_readme_quotes_what_verify_prints():
+    """The README said "31 formulas" in one place and "24 printed formulas" in two others:
+    every count of the note's formulas and the quoted summary are what the certificate says."""
+    from support import certificate_for
+    from symrnn import RNNSpec
+    cert = certificate_for(RNNSpec())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = readme.split("The default run prints\n\n", 1)[1].split("\n\n", 1)[0]
+    assert " ".join(quoted.split()) == cert.summary()
+    counts = set(re.findall(r"(\d+) (?:printed )?formulas\b", readme))
+    assert counts == {str(len(cert.entries))}, counts

@@ -49,7 +49,7 @@ def test_another_model(tmp_path, capsys):
     (["latex", "--activation", "x}\\input"], "invalid choice"),
     (["latex", "--model", "x}\\input"], "model must be one of"),
     (["latex", "--out", "doc.pdf"], "give the .tex"),
-    (["latex", "--out", "/proc/no/such/d.tex"], "cannot write"),
+    (["latex", "--out", "/proc/no/such/d.tex"], "is in /proc, a folder of the system"),
 ])
 def test_bad_input_one_line_exit_2(argv, message, capsys):
     assert main(argv) == 2

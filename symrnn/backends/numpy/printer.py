@@ -189,6 +189,12 @@ class BatchedNumPyPrinter(NumPyPrinter):
             # writes as f(t)^T (.) h(t-1)^T): one product over the stacked steps
             flat = self._unsummed()
             code = f"{paren(flat._print(factors[0]))}.T @ {paren(flat._print(factors[1].T))}"
+        elif self._settings["summed"] and len(factors) > 2 and factors[-1].shape[0] == 1 \
+                and self._is_vector(factors[-1].T):
+            # (c A^T diag(d) g) v^T flattened by SymPy (a number in the cell's equation)
+            flat = self._unsummed()
+            code = (f"{paren(flat._chain(factors[:-1], expr))}.T @ "
+                    f"{paren(flat._print(factors[-1].T))}")
         elif self._settings["summed"]:
             raise NotImplementedError(f"summed printing supports g and g * h.T, got {expr}")
         elif len(factors) == 2 and isinstance(factors[0], sp.DiagMatrix) \
@@ -208,12 +214,27 @@ class BatchedNumPyPrinter(NumPyPrinter):
             parts += [self._transposed_param(f) for f in reversed(factors[:-1])]
             code = " @ ".join(parts)
         else:
-            raise NotImplementedError(f"cannot print matrix product {expr} in batched layout")
+            code = self._chain(factors, expr)
         if coeff == 1:
             return code
         if coeff == -1:
             return f"-{paren(code)}"
         return f"{self._print(coeff)} * {paren(code)}"
+
+    def _chain(self, factors, expr) -> str:
+        """A^T ... diag(d1) diag(d2) ... g (nested functions, or a number that made SymPy
+        flatten the product): the diagonals as elementwise factors, then the matrices."""
+        k = len(factors) - 1
+        while k > 0 and isinstance(factors[k - 1], sp.DiagMatrix):
+            k -= 1
+        if not self._is_vector(factors[-1]) or not all(
+                isinstance(f, (sp.MatrixSymbol, sp.Transpose)) for f in factors[:k]):
+            raise NotImplementedError(f"cannot print matrix product {expr} in batched layout")
+        ds = [f.args[0] for f in factors[k:-1] if not _is_one(f.args[0])]
+        code = " * ".join([self._elementwise_factor(d) for d in ds]
+                          + [paren(self._print(factors[-1]))]) if ds else self._print(factors[-1])
+        return " @ ".join([paren(code)] + [self._transposed_param(f) for f in
+                                           reversed(factors[:k])])
 
     def _print_MatAdd(self, expr):
         if self._settings["summed"]:
