@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .core.chains import Paths, state_jacobians
+from .core.chains import SHOWN_PATHS, Paths, path_jacobians
 from .core.derive import Derivation, derive
 from .core.equations import MatrixEquation, checked_equations
 from .core.graph import Graph, unroll
@@ -44,6 +44,7 @@ class Results:
     certificate: object = None
     timings: dict[str, float] = field(default_factory=dict)
     chains: dict = field(default_factory=dict)  # matrix parameter -> paths from L(tau)
+    chain_counts: dict = field(default_factory=dict)  # matrix parameter -> how many paths
     single_path: dict = field(default_factory=dict)  # parameter -> every L(t) reaches it once
     jacobians: list = field(default_factory=list)  # StateJacobian: the chains' factors
     zero: object = None  # the exact zero test (its cache shared by every stage)
@@ -131,10 +132,12 @@ def analyse(spec: RNNSpec, certify: bool = True, tick: Callable[[str], None] = l
         for p in reversed(model.params):  # V, W, U: the note's order
             if p.cols is None:
                 continue
-            result.chains[p.name] = paths(spec.tau, p.name)
+            # the shortest few (a gated cell has exponentially many at large tau) and the count
+            result.chains[p.name] = paths(spec.tau, p.name, limit=SHOWN_PATHS)
+            result.chain_counts[p.name] = paths.count(spec.tau, p.name)
             result.single_path[p.name] = all(
-                len(paths(t, p.name, limit=2)) == 1 for t in range(1, spec.tau + 1))
-        result.jacobians = state_jacobians(model, spec.activation, LOSSES[spec.loss])
+                paths.count(t, p.name) == 1 for t in range(1, spec.tau + 1))
+        result.jacobians = path_jacobians(model, spec.activation, LOSSES[spec.loss], paths)
     if certify:
         with _stage(timings, "certify", tick):
             result.certificate = certificate(result, tick, workers)

@@ -101,7 +101,7 @@ def _shape_at(m, spec) -> list[int]:
     return [sp.sympify(d).xreplace(sizes) for d in m.shape]
 
 
-def _product_latex(factors, marked=(), shapes=False) -> str:
+def _product_latex(factors, marked=(), shapes=False, sep: str = "\n") -> str:
     """The factors of a product side by side, those in ``marked`` highlighted, each with its
     shape under it (``shapes``)."""
     out = []
@@ -114,7 +114,7 @@ def _product_latex(factors, marked=(), shapes=False) -> str:
         if shapes:
             text = rf"\underbrace{{{text}}}_{{{shape_latex(f)}}}"
         out.append(text)
-    return "\n".join(out)
+    return sep.join(out)
 
 
 def _direct_latex(expr) -> str:
@@ -217,7 +217,7 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
         inst = w["illformed_instance"].format(a=a, b=b, c=c, d=dd) if (a, b) != (c, dd) or True \
             else ""
         out.append({"text": w["illformed"].format(
-            left=_product_latex(factors[:at]), lshape=shape_latex(left),
+            left=_product_latex(factors[:at], sep=" "), lshape=shape_latex(left),
             right=latex(right), rshape=shape_latex(right), instance=inst)})
         reading = next((r for r in e.readings if r.get("moved")), None)
         if reading is not None:
@@ -449,14 +449,16 @@ def chain_term(path) -> str:
     return " ".join(factors)
 
 
-def expansion(paths, step: int, param: str) -> Display:
-    """d L(step) / d param as the sum over graph paths, one term per line."""
+def expansion(paths, step: int, param: str, count: int | None = None) -> Display:
+    r"""d L(step) / d param as the sum over graph paths, one term per line; ``paths`` are the
+    shortest (``count`` in all: the rest stand as \cdots)."""
+    count = len(paths) if count is None else count
     terms = [chain_term(p) for p in paths]
-    if len(terms) > MAX_WRITTEN:
-        terms = terms[:3] + [r"\vdots"] + terms[-2:]
+    if count > len(terms) or len(terms) > MAX_WRITTEN:
+        terms = terms[:min(len(terms), MAX_WRITTEN) - 1] + [r"\cdots"]
     if not terms:  # no path: L(step) does not depend on param (softmax over one class)
         terms = ["0"]
-    chunks = [terms[0]] + [("+ " + t) if t != r"\vdots" else t for t in terms[1:]]
+    chunks = [terms[0]] + ["+ " + t for t in terms[1:]]
     lhs = partial_latex(f"L^{{({step})}}", base_latex(param))
     return Display([Row(lhs, chunks)])
 
@@ -533,9 +535,10 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
     # the chain rule, from the paths of the unrolled graph
     chains = []
     for param, paths in results.chains.items():
-        chains.append({"param": base_latex(param), "n_paths": len(paths),
+        count = results.chain_counts.get(param, len(paths))
+        chains.append({"param": base_latex(param), "n_paths": count,
                        "one_path": results.single_path[param],
-                       "display": expansion(paths, tau, param),
+                       "display": expansion(paths, tau, param, count),
                        "general": Display([Row(partial_latex("L", base_latex(param)),
                                                [r"\sum_{t=1}^{\tau} " + chain_term(
                                                    [(n, "t" if s is not None else None)
@@ -615,6 +618,9 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                                             fail=n_failing),
         "chain_paths": [w["one_path"].format(param=c["param"]) if c["one_path"] else
                         w["n_paths"].format(tau=tau, param=c["param"], n=c["n_paths"])
+                        if c["n_paths"] <= MAX_WRITTEN else
+                        w["n_paths_some"].format(tau=tau, param=c["param"], n=c["n_paths"],
+                                                 k=MAX_WRITTEN - 1)
                         for c in chains],
         "untouched_text": w["untouched"].format(items=", ".join(f"${i}$" for i in initial_tex)),
         "escape_code": fmt,

@@ -15,7 +15,7 @@ LANGS = ("en", "zh")
 
 EN = {
     "math_note": "Math is written for GitHub, KaTeX or MathJax (display math in `math` fences, "
-                 "`$...$` inline).",
+                 "inline math as `` $`...`$ ``).",
     "title": "Back-propagation through time: {model}, $\\tau = {tau}$",
     "about": "About this document",
     "about_text": (
@@ -149,6 +149,7 @@ EN = {
         "Jacobians stand in descending order of the step."),
     "one_path": "Every $L^{{(t)}}$ reaches ${param}$ along one path:",
     "n_paths": "$L^{{({tau})}}$ reaches ${param}$ along {n} paths:",
+    "n_paths_some": "$L^{{({tau})}}$ reaches ${param}$ along {n} paths; the {k} shortest:",
     "untouched": ("No path reaches a parameter through {items}: the initial values do not "
                   "depend on the parameters, so a term through them is zero."),
     "jacobians": ("Here the derivative of a state with respect to a parameter is its direct "
@@ -216,7 +217,7 @@ EN = {
 }
 
 ZH = {
-    "math_note": "数学公式按 GitHub、KaTeX 或 MathJax 的写法给出（行间公式在 `math` 代码块中，行内公式用 `$...$`）。",
+    "math_note": "数学公式按 GitHub、KaTeX 或 MathJax 的写法给出（行间公式在 `math` 代码块中，行内公式写作 `` $`...`$ ``）。",
     "title": "通过时间反向传播：{model}，$\\tau = {tau}$",
     "about": "关于本文档",
     "about_text": (
@@ -330,6 +331,7 @@ ZH = {
         "对元素求和（上文的简写），雅可比矩阵按时间步从大到小排列。"),
     "one_path": "每个 $L^{{(t)}}$ 沿一条路径到达 ${param}$：",
     "n_paths": "$L^{{({tau})}}$ 沿 {n} 条路径到达 ${param}$：",
+    "n_paths_some": "$L^{{({tau})}}$ 沿 {n} 条路径到达 ${param}$，下面是最短的 {k} 条：",
     "untouched": "没有路径经过 {items} 到达参数：初始状态不依赖于参数，所以经过它们的项为零。",
     "jacobians": "这里状态关于参数的导数是直接依赖（之前时间步的状态固定不变），路径上的雅可比矩阵为",
     "sum_t": "$L$ 的梯度是这些展开式对 $t = 1, \\ldots, \\tau$ 求和。",
