@@ -138,11 +138,12 @@ class EntryView:
     """One certificate entry, printed for the document, with its explanation built from the
     data the certificate returns (kind, details, readings, counterexample)."""
 
-    def __init__(self, e, fmt: str, lang: str = "en", spec=None, entries=(), number: int = 0):
+    def __init__(self, e, fmt: str, lang: str = "en", spec=None, entries=(), number: int = 0,
+                 results_eqs=(), w: dict | None = None):
         where = f"certificate entry {e.id!r}"
         if e.status not in STATUSES:
             raise ValueError(f"{where}: unknown status {e.status!r}")
-        w = words(lang)
+        w = w or words(lang)
         self.w = w
         self.id = escape_text(e.id, fmt)
         self.anchor = "cert-" + "".join(ch if ch.isalnum() else "-" for ch in e.id)
@@ -176,6 +177,7 @@ class EntryView:
         self.how = _how(e, w)
         self.short = aligned(formula_lines(self.printed, HALF_BUDGET))
         self.blocks_label = w["why"] if self.mismatch else w["code_form"]
+        self.reason = _why_holds(e, w, spec, results_eqs) if spec is not None else None
         self.blocks = [{"pair": None, "labelled": None, "math": None, "text": None, **b}
                        for b in (_explain(e, w, spec, entries, lang, fmt)
                                  if spec is not None else [])]
@@ -219,18 +221,30 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
         out.append({"text": w["illformed"].format(
             left=_product_latex(factors[:at], sep=" "), lshape=shape_latex(left),
             right=latex(right), rshape=shape_latex(right), instance=inst)})
-        reading = next((r for r in e.readings if r.get("moved")), None)
+        movers = [r for r in e.readings
+                  if r.get("moved") and (r.get("details") or {}).get("moved_product")]
+        reading = next((r for r in movers if r["kind"] == "confirmed"), None) or \
+            next(iter(movers), None)
         if reading is not None:
             moved_product = reading["details"]["moved_product"]
             moved = reading["moved"]
             keys = [sp.srepr(f) for f in moved_product]
             marked_printed = [i for i, f in enumerate(factors)
                               if sp.srepr(f) in {keys[j] for j in moved}]
+            holds = reading["kind"] == "confirmed"
             out.append({"pair": (w["as_printed"], _product_latex(factors, marked_printed, True),
-                                 w["reading"], _product_latex(moved_product, moved, True))})
+                                 w["reading"] if holds else w["moved_only"],
+                                 _product_latex(moved_product, moved, True))})
             out.append({"text": w["moved"]})
-            out += _jacobian_line(e, w, entries, [moved_product[j] for j in moved], fmt)
-            out += _elementwise(reading["details"], w, spec)
+            if holds:
+                out += _jacobian_line(e, w, entries, [moved_product[j] for j in moved], fmt)
+                out += _elementwise(reading["details"], w, spec)
+            else:  # well-formed once moved, but the factor is another activation's derivative
+                out.append({"text": w["moved_fails"]})
+                out += _activation_sentence(spec, w)
+                if confirmed is not None:
+                    out += _jacobian_line(e, w, entries, None, fmt)
+                    out += _elementwise(confirmed.get("details") or {}, w, spec)
     elif e.kind == "shorthand" and d.get("rank3") is not None:
         r3 = d["rank3"]
         num, den = latex(r3.node), latex(r3.param)
@@ -256,7 +270,7 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
                                      w["order.confirmed"] if ok else w["order.refuted"]),
                         "math": aligned(formula_lines(check_math(r["latex"], e.id)))})
             if not ok and r.get("counterexample"):
-                out.append({"text": w["counterexample"] + ": " +
+                out.append({"text": w["counterexample"] + ("：" if lang == "zh" else ": ") +
                             counterexample_text(r["counterexample"], fmt, lang) +
                             ("。" if lang == "zh" else ".")})
         if confirmed:
@@ -264,10 +278,10 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
     elif e.kind == "ill-formed" and e.reason:  # not a product (a label read as a vector)
         out.append({"text": term_text(e.reason, fmt, lang) + "."})
     elif e.kind == "refuted":
-        out.append({"text": w["refuted"] + (" " + term_text(e.reason, fmt, lang) + "."
-                                            if e.reason else "")})
+        out.append({"text": w["refuted"]})
+        out += _activation_sentence(spec, w)
         if e.counterexample:
-            out.append({"text": w["counterexample"] + ": " +
+            out.append({"text": w["counterexample"] + ("：" if lang == "zh" else ": ") +
                         counterexample_text(e.counterexample, fmt, lang) +
                         ("。" if lang == "zh" else ".")})
     if e.kind != "ambiguous":  # a reading that fails (another activation): the point
@@ -276,7 +290,7 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
                 out.append({"labelled": (w["reading_refuted"], w["order.refuted"]),
                             "math": aligned(formula_lines(check_math(r["latex"], e.id)))})
                 if r.get("counterexample"):
-                    out.append({"text": w["counterexample"] + ": " +
+                    out.append({"text": w["counterexample"] + ("：" if lang == "zh" else ": ") +
                                 counterexample_text(r["counterexample"], fmt, lang) +
                                 ("。" if lang == "zh" else ".")})
     if e.kind == "confirmed" and d.get("elementwise") and "diag" in e.printed:
@@ -296,7 +310,8 @@ def _jacobian_line(e, w, entries, moved, fmt: str = "md") -> list[dict]:
                 g.gradient_of != f.gradient_of or g.steps != f.steps:
             continue
         for out, wrt, value, transposed in other.details.get("jacobians", []):
-            if any(transposed.has(m) or transposed.has(type(m)) for m in moved):
+            if (moved is None and out.name == wrt.name) or moved is not None and any(
+                    transposed.has(m) for m in moved):
                 jac = partial_latex(latex(out), latex(wrt))
                 ref = escape_text(other.id, fmt)
                 ref = rf"\texttt{{{ref}}}" if fmt == "tex" else ref
@@ -306,6 +321,53 @@ def _jacobian_line(e, w, entries, moved, fmt: str = "md") -> list[dict]:
                                  rf"^{{\top}} = {latex(transposed)}"},
                         {"text": w["jacobian_end"]}]
     return []
+
+
+def _why_holds(e, w, spec, eqs) -> str | None:
+    """One sentence of why a confirmed gradient formula holds, from the derivation's data: the
+    matrix equation of the same gradient and its readers (the successors of the node in the
+    unrolled graph), the loss's own gradient, a parameter read at every step."""
+    f = e.formula
+    if e.kind != "confirmed" or f is None or not getattr(f, "gradient_of", None):
+        return None
+    same = [q for q in eqs if q.about.name == f.gradient_of]
+    eq = next((q for q in same if f.steps is not None and q.steps == f.steps), None) or \
+        next((q for q in same if q.steps is None or not q.steps.is_point), None)
+    if eq is None:
+        return None
+    readers = [_who(r) for r in eq.readers]
+    listed = ", ".join(f"${r}$" for r in readers[:-1]) + \
+        (f" {w['and']} " if len(readers) > 1 else "") + f"${readers[-1]}$"
+    if eq.is_param:
+        return w["why_param"].format(p=base_latex(eq.about.name), readers=listed)
+    node = latex(eq.lhs.of)
+    if len(readers) == 1 and eq.readers[0].name == "L":
+        loss = LOSSES[spec.loss]
+        yhat = At("yhat", eq.about.size.symbol, 1, T)
+        from ..models import get_model
+        target = get_model(spec.model).target
+        if target is None:
+            return None
+        return w["why_loss"].format(node=node, grad=latex(loss.grad_matrix(yhat, target.now)))
+    if len(readers) == 1:
+        return w["why_one"].format(node=node, readers=listed)
+    return w["why_many"].format(node=node, n=len(readers), readers=listed)
+
+
+def _activation_sentence(spec, w) -> list[dict]:
+    """When this document's phi is not the one the note's formulas assume: the note's form of
+    phi' (the note-form activation's derivative written with its output) and this phi's own
+    derivative, both from ``symrnn.functions``."""
+    if spec is None:
+        return []
+    act = ACTIVATIONS[spec.activation]
+    note = next((a for a in ACTIVATIONS.values() if a.note_form), None)
+    if note is None or act.note_form or act.symbolic_only:
+        return []
+    a, h = sp.Symbol("a", real=True), sp.Symbol("h", real=True)
+    return [{"text": w["note_form"].format(
+        note_dphi=latex(note.dphi_from_output(h)), note=check_math(note.latex, note.name),
+        phi=check_math(act.latex, act.name), dphi=latex(act.dphi(a)))}]
 
 
 def _code(text: str) -> str:
@@ -469,7 +531,8 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
     """Everything the templates place, already printed, in ``lang``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    w = words(lang)
+    w = words(lang, note=bool((getattr(results.model.catalogue, "source", None) or {})
+                              .get("parts")))
     spec, model, cert = results.spec, results.model, results.certificate
     act, loss = ACTIVATIONS[spec.activation], LOSSES[spec.loss]
     tau = spec.tau
@@ -514,7 +577,7 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                      "display": equation_display(eq)})
 
     # the catalogue's formulas as printed, with verdicts
-    views = [EntryView(e, fmt, lang, spec, entries) for e in entries]
+    views = [EntryView(e, fmt, lang, spec, entries, results_eqs=eqs, w=w) for e in entries]
     source = getattr(model.catalogue, "source", {}) or {}
     headings = source.get("parts", {})
     parts = []
@@ -691,7 +754,7 @@ def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
     checks = {c.activation: c for c in result.checks}
     acts = [a for a in CONCRETE if any(c.activation == a for c in result.curves)]
     dphis = Display([Row(rf"\phi = {check_math(ACTIVATIONS[name].latex, name)}",
-                         [r"\phi'(a) = " + check_math(sp.latex(result.dphi_exprs[name]), name)],
+                         [r"\phi'(a) = " + check_math(latex(result.dphi_exprs[name]), name)],
                          rel=r"\implies") for name in acts])
     n_checked = sum(checks[x].ok for x in acts if x in checks)
 

@@ -132,7 +132,25 @@ EN = {
         "Jacobians {jac} do not commute. Both orders were built and checked:"),
     "order.confirmed": "proved for every size and every $t$, by induction over $k$",
     "order.refuted": "fails: a rational point where the two sides differ",
-    "refuted": "The two sides differ at a rational point.",
+    "refuted": "As printed, the two sides differ at a rational point (the counterexample below).",
+    "moved_only": "Factor moved (well-formed, but does not hold)",
+    "why_holds": "Why it holds",
+    "why_param": ("The parameter ${p}$ is shared by every step: at each step $t$ it is read by "
+                  "{readers}, so its gradient adds one contribution per step (the note's copy "
+                  "of ${p}$ at step $t$ names each contribution)."),
+    "why_loss": ("${node}$ has one successor, $L^{{(t)}}$; for this loss the derivative of "
+                 "$L^{{(t)}}$ with respect to it is ${grad}$, so the gradient is that vector."),
+    "why_one": ("${node}$ has one successor in the unrolled graph, {readers}, so its gradient has "
+                "one term: that successor's gradient carried back through one Jacobian."),
+    "why_many": ("${node}$ has {n} successors in the unrolled graph, {readers}: the chain rule "
+                 "adds one term through each (the book's section 10.2.2), so the gradient has "
+                 "{n} terms."),
+    "moved_fails": ("Moving the factor makes the product well-formed, but the moved factor is "
+                    "still the note's derivative, which is not this activation's: that form is "
+                    "refuted below, and the reading that holds has $\\phi'$ in its place."),
+    "note_form": ("The note writes $\\phi'$ as ${note_dphi}$, the derivative of ${note}$ written "
+                  "with its output $h$; here $\\phi = {phi}$, whose derivative is "
+                  "$\\phi'(a) = {dphi}$."),
     "cex": ("For {claim}, entry {entry}: the formula gives {lhs} where the derivation gives "
             "{rhs} ({how})"),
     "cex_exact": "exact rationals",
@@ -317,7 +335,20 @@ ZH = {
         "按原样，${product}$ 没有说明因子的顺序，而雅可比矩阵 {jac} 不可交换。两种顺序都已构造并检验："),
     "order.confirmed": "对任意大小和任意 $t$ 成立，对 $k$ 归纳证明",
     "order.refuted": "不成立：在一个有理点上两边不相等",
-    "refuted": "在一个有理点上两边不相等。",
+    "refuted": "按原样，两边在一个有理点上不相等（反例见下）。",
+    "moved_only": "移动因子后（形状相合，但不成立）",
+    "why_holds": "成立的原因",
+    "why_param": ("参数 ${p}$ 被所有时间步共享：在每个时间步 $t$，{readers} 读取它，所以它的梯度是每个时间步"
+                  "贡献之和（笔记中时间步 $t$ 的副本就是各步的贡献）。"),
+    "why_loss": ("${node}$ 只有一个后继 $L^{{(t)}}$；对这个损失，$L^{{(t)}}$ 关于它的导数是 ${grad}$，"
+                 "所以梯度就是这个向量。"),
+    "why_one": "${node}$ 在展开图中只有一个后继 {readers}，所以它的梯度只有一项：该后继的梯度经过一个雅可比矩阵传回。",
+    "why_many": ("${node}$ 在展开图中有 {n} 个后继 {readers}：链式法则对每个后继加上一项（书中 10.2.2 节），"
+                 "所以梯度有 {n} 项。"),
+    "moved_fails": ("移动因子后乘积的形状相合，但移动的因子仍是笔记中的导数，而不是这里激活函数的导数："
+                    "这种形式在下面被否定，成立的读法在该处用 $\\phi'$。"),
+    "note_form": ("笔记把 $\\phi'$ 写作 ${note_dphi}$，即 ${note}$ 的导数用其输出 $h$ 表示；这里 "
+                  "$\\phi = {phi}$，其导数为 $\\phi'(a) = {dphi}$。"),
     "cex": "对 {claim} 的元素 {entry}：公式给出 {lhs}，推导给出 {rhs}（{how}）",
     "cex_exact": "精确有理数",
     "cex_ball": "区间球包含，差不含 0",
@@ -642,10 +673,43 @@ TERMS = {
 }
 
 
-def words(lang: str) -> dict:
+#: The sentences that name the note, for a model whose printed formulas are the book's (or
+#: none): the document checks no study note there.
+BOOK = {
+    "en": {
+        "about_text": (
+            "This document derives back-propagation through time (BPTT) for this network of the "
+            "book Deep Learning by Goodfellow, Bengio and Courville (MIT Press, 2016; Chinese "
+            "edition 2017), chapter 10, by the chain rule over the unrolled graph, and checks "
+            "every gradient equation exactly against the derivatives SymPy computes. Where the "
+            "book prints equations for this network, each is rebuilt as printed and compared "
+            "exactly with the model's own; equation numbers are the book's."),
+        "bptt_note": "Where the book prints the same quantity, its verdict is named.",
+        "note_prints": "The book prints it:",
+        "not_in_note": "Not printed in the book.",
+        "certified": "The book's printed equations, checked",
+        "as_printed": "As printed in the book",
+    },
+    "zh": {
+        "about_text": (
+            "本文档按展开图上的链式法则，为《深度学习》（Goodfellow、Bengio、Courville 著，赵申剑等译，"
+            "人民邮电出版社，2017；英文版 MIT Press，2016）第 10 章中的这个网络推导通过时间反向传播（BPTT），"
+            "并把每个梯度等式与 SymPy 计算的导数精确核对。书中给出这个网络的等式时，每个等式都按原样重建，"
+            "并与模型自身的等式精确比较；公式编号均为书中编号。"),
+        "bptt_note": "书中给出同一个量时，注明其结论。",
+        "note_prints": "书中的公式：",
+        "not_in_note": "书中没有给出。",
+        "certified": "书中的等式及其检验",
+        "as_printed": "书中原式",
+    },
+}
+
+
+def words(lang: str, note: bool = True) -> dict:
+    """The sentences in ``lang``; ``note=False`` for a model whose source is the book alone."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    return WORDS[lang]
+    return WORDS[lang] if note else {**WORDS[lang], **BOOK[lang]}
 
 
 def term(text: str, lang: str) -> str:
