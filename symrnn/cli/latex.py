@@ -128,7 +128,7 @@ def run(args) -> int:
         from ..analysis import analyze, figure_png
         result = analyze()
         if png_path is not None:
-            png = figure_png(result)
+            png = figure_png(result, args.lang)
     text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command,
                     analysis=result if args.analysis else False,
                     graphics=GRAPHICS if png is not None else None, lang=args.lang)

@@ -91,6 +91,9 @@ def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
     ctx["command"] = comment_safe(cmd, fmt)
     name = "md" if fmt == "md" else ("standalone" if standalone else "tex")
     text = render(TEMPLATES[name], **ctx)
+    if lang == "zh":
+        from .punctuation import fullwidth
+        text = fullwidth(text, fmt)
     return github_inline_math(text) if fmt == "md" and github else text
 
 

@@ -8,6 +8,7 @@ in ``templates/latex/`` and ``templates/markdown/`` hold only structure.
 
 from __future__ import annotations
 
+import math
 import re
 
 import sympy as sp
@@ -19,7 +20,7 @@ from .layout import (HALF_BUDGET, MAX_CHAIN, MAX_WRITTEN, Display, Row, aligned,
                      formula_lines, lines_width, shown_steps, signed_terms, textbook_order)
 from .printer import (base_latex, check_graphics, check_math, escape_text, grad_latex, latex,
                       node_latex, partial_latex, step_latex, steps_latex)
-from .words import term, words
+from .words import phrases, term, words
 
 FORMATS = ("tex", "md")
 STATUSES = ("confirmed", "definition", "refuted", "ill-formed", "shorthand", "ambiguous",
@@ -442,7 +443,7 @@ def counterexample_text(cex: dict, fmt: str | None = "md", lang: str = "en") -> 
     how = w["cex_exact"] if cex["verified"] == "exact" else w["cex_ball"]
     entry = "$(" + ", ".join(str(x) for x in cex["entry"]) + ")$"
     lhs, rhs = _cex_value(cex["lhs"]), _cex_value(cex["rhs"])
-    claim = escape_text(str(cex["claim"]), fmt or "md")
+    claim = escape_text(phrases(str(cex["claim"]), lang), fmt or "md")
     text = w["cex"].format(claim=claim, entry=entry,
                            lhs=f"${lhs}$" if lhs else _code(str(cex["lhs"])),
                            rhs=f"${rhs}$" if rhs else _code(str(cex["rhs"])), how=how)
@@ -769,24 +770,29 @@ def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
     if "tanh" in acts and "relu" in acts:
         top = max(result.labels, key=lambda l: result.curve("tanh", l).radius)
         t, r = result.curve("tanh", top), result.curve("relu", top)
-        by_radius = sorted(result.labels, key=lambda l: result.curve("tanh", l).radius)
-        below = [l for l in by_radius
-                 if result.curve("tanh", l).factor < result.curve("relu", l).factor]
+        by_radius = result.labels  # in increasing radius
+        closer = lambda act, l: abs(math.log(max(result.curve(act, l).factor, 1e-300)))
+        relu_closer = [l for l in by_radius if closer("relu", l) < closer("tanh", l)]
+        tanh_closer = [l for l in by_radius if closer("tanh", l) < closer("relu", l)]
         vanish = [l for l in by_radius if result.curve("tanh", l).factor < 1]
+        rho_of = lambda ls: ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in ls)
         facts = {
             "rho_top": f"{t.radius:.2f}",
             "tanh_factor": f"{t.factor:.3f}", "relu_factor": f"{r.factor:.3f}",
             "tanh_max_h": f"{max(c.max_abs_h for c in result.curves if c.activation == 'tanh'):.3g}",
             "relu_max_h": _sci(r.max_abs_h),
             "tanh_saturated": f"{100 * t.saturated:.0f}" if t.saturated is not None else None,
-            "tanh_below_everywhere": len(below) == len(result.labels),
-            "tanh_below": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in below),
-            "tanh_vanishes": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in vanish),
+            "relu_closer": rho_of(relu_closer), "tanh_closer": rho_of(tanh_closer),
+            "tanh_vanishes": rho_of(vanish),
         }
+    unit = min(result.labels, key=lambda l: abs(result.curve(acts[0], l).radius - 1))
+    unit_curve = result.curve(acts[0], unit)
     w = words(lang)
     texts = {
-        "question": w["flow_question"],
-        "bound": w["flow_bound"].format(checked=n_checked, n=len(acts)),
+        "question": w["flow_question"].format(),
+        "bound": w["flow_bound"].format(checked=n_checked, n=len(acts),
+                                        norm=f"{unit_curve.norm2:.2f}",
+                                        rho=f"{unit_curve.radius:.2f}"),
         "measured": w["flow_measured"].format(hidden=result.hidden, lag=result.max_lag,
                                               seed=result.seed, seqs=DEFAULTS["sequences"],
                                               fig=w["flow_fig"] if graphics else ""),
@@ -797,8 +803,12 @@ def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
         texts["why"] = w["why_tanh"].format(sat=facts["tanh_saturated"], rho=facts["rho_top"],
                                             relu_h=facts["relu_max_h"], relu=facts["relu_factor"],
                                             tanh=facts["tanh_factor"])
-        texts["below"] = w["below_all"] if facts["tanh_below_everywhere"] else (
-            w["below_some"].format(rhos=facts["tanh_below"]) if facts["tanh_below"] else None)
+        if facts["relu_closer"] and facts["tanh_closer"]:
+            texts["below"] = w["closer"].format(relu_rhos=facts["relu_closer"],
+                                                tanh_rhos=facts["tanh_closer"])
+        else:
+            texts["below"] = w["closer_one"].format(act="ReLU" if facts["relu_closer"] else "tanh")
+        texts["answer"] = w["flow_answer"].format()
         texts["vanish"] = w["vanish"].format(rhos=facts["tanh_vanishes"]) \
             if facts["tanh_vanishes"] else None
     return {

@@ -209,9 +209,16 @@ EN = {
                       "$\\operatorname{{diag}}(\\phi'(\\boldsymbol{{a}}^{{(j)}}))\\boldsymbol{{W}}$ "
                       "(the factor for $j = t$ stands leftmost):"),
     "flow_bound": ("so the gradient's norm changes by at most a factor "
-                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ per step. The "
-                   "derivatives of each activation ({checked} of {n} checked exactly against "
-                   "the derivative of the unrolled graph over one and two steps):"),
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ per step, with "
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}}$ the largest singular value. The "
+                   "experiments below vary the spectral radius $\\rho$ (the largest "
+                   "$\\lvert \\lambda \\rvert$) instead: it is what decides the long run, since "
+                   "$\\lVert \\boldsymbol{{W}}^{{n}} \\rVert^{{1/n}} \\to \\rho$, while "
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\ge \\rho$ (for these "
+                   "$\\boldsymbol{{W}}$, $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} = {norm}$ at "
+                   "$\\rho = {rho}$), so the bound above is loose. The derivatives of each "
+                   "activation ({checked} of the {n} checked exactly against the derivative of "
+                   "the unrolled graph over one and two steps):"),
     "flow_measured": ("Measured with {hidden} hidden units, lags $0$ to ${lag}$, seed {seed} "
                       "and {seqs} random input sequences, with $\\boldsymbol{{W}}$ drawn with "
                       "independent $\\mathcal{{N}}(0, 1/n)$ entries and scaled to each spectral "
@@ -229,9 +236,20 @@ EN = {
                  "$\\rho = {rho}$) damps the gradient. ReLU's derivative is $0$ or $1$ and its "
                  "states are unbounded: at $\\rho = {rho}$ they reach ${relu_h}$, and the "
                  "gradient's norm changes by a factor {relu} per step, against {tanh} for tanh."),
-    "below_all": "At every radius tested, the tanh factor is below the ReLU factor.",
-    "below_some": "The tanh factor is below the ReLU factor at $\\rho = {rhos}$.",
-    "vanish": "The price is vanishing: the tanh factor is below $1$ at $\\rho = {rhos}$.",
+    "closer": ("Neither is better everywhere: ReLU's factor is closer to $1$ (its gradient "
+               "lasts longer) at $\\rho = {relu_rhos}$, tanh's at $\\rho = {tanh_rhos}$."),
+    "closer_one": "The factor closer to $1$ (the gradient that lasts longer) is {act}'s at every radius tested.",
+    "vanish": "tanh's gradient vanishes (factor below $1$) at $\\rho = {rhos}$.",
+    "flow_answer": ("So in a plain RNN tanh buys bounded states, not freedom from vanishing "
+                    "gradients, and neither activation keeps a gradient alive over long lags. "
+                    "What is done in practice: exploding gradients are clipped (the gradient's "
+                    "norm is capped before the update; the book's section 10.11.1); ReLU RNNs "
+                    "train when $\\boldsymbol{{W}}$ starts at the identity (Le, Jaitly and "
+                    "Hinton, 2015), so that $\\rho = 1$ and $\\phi' = 1$ on active units; and "
+                    "long dependencies are the reason for gating: the LSTM's and the GRU's "
+                    "state is carried by an elementwise product with a gate (the book's section "
+                    "10.10), a Jacobian $\\operatorname{{diag}}(\\boldsymbol{{f}})$ that the "
+                    "network can hold near $1$."),
 }
 
 ZH = {
@@ -395,8 +413,13 @@ ZH = {
     "flow_question": ("笔记问：为什么激活函数一般选择 tanh 而不用 ReLU？时间步 $t$ 的损失经过一步雅可比矩阵"
                       "$\\operatorname{{diag}}(\\phi'(\\boldsymbol{{a}}^{{(j)}}))\\boldsymbol{{W}}$ 的乘积"
                       "到达更早的状态 $\\boldsymbol{{h}}^{{(k)}}$，$k < t$（$j = t$ 的因子在最左边）："),
-    "flow_bound": ("因此梯度的范数每一步至多改变 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ 倍。"
-                   "各激活函数的导数（其中 {checked} 个（共 {n} 个）已与展开图一步和两步的导数精确核对）："),
+    "flow_bound": ("因此梯度的范数每一步至多改变 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ 倍，"
+                   "其中 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}}$ 是最大奇异值。下面的实验改变的却是谱半径 "
+                   "$\\rho$（最大的 $\\lvert \\lambda \\rvert$）：长期行为由它决定，因为 "
+                   "$\\lVert \\boldsymbol{{W}}^{{n}} \\rVert^{{1/n}} \\to \\rho$，而 "
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\ge \\rho$（对这里的 $\\boldsymbol{{W}}$，"
+                   "$\\rho = {rho}$ 时 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} = {norm}$），所以上面的界并不紧。"
+                   "各激活函数的导数（{n} 个中有 {checked} 个已与展开图一步和两步的导数精确核对）："),
     "flow_measured": ("测量设置：{hidden} 个隐藏单元，时间差 $0$ 到 ${lag}$，随机种子 {seed}，{seqs} 个随机输入序列；"
                       "$\\boldsymbol{{W}}$ 的元素独立服从 $\\mathcal{{N}}(0, 1/n)$，并缩放到各个谱半径 $\\rho$。"
                       "下面给出时间步 $k$ 与时间步 $t$ 的梯度范数之比随时间差 $t - k$ 的变化{fig}，"
@@ -407,12 +430,19 @@ ZH = {
     "flow_alt": "梯度范数随时间差的变化",
     "as_drawn": "原始抽样",
     "why_tanh": ("为什么用 tanh：$\\tanh' \\le 1$ 且 $\\lvert \\tanh \\rvert < 1$，所以状态有界；"
-                 "饱和（在 $\\rho = {rho}$ 时，百分之 {sat} 的单元和时间步上 $\\phi' < 0.1$）使梯度衰减。"
+                 "饱和（在 $\\rho = {rho}$ 时，{sat}% 的单元和时间步上 $\\phi' < 0.1$）使梯度衰减。"
                  "ReLU 的导数是 $0$ 或 $1$，状态无界：在 $\\rho = {rho}$ 时状态达到 ${relu_h}$，"
                  "梯度范数每步变为 {relu} 倍，而 tanh 为 {tanh} 倍。"),
-    "below_all": "在所有测试的谱半径下，tanh 的倍数都低于 ReLU。",
-    "below_some": "在 $\\rho = {rhos}$ 时，tanh 的倍数低于 ReLU。",
-    "vanish": "代价是梯度消失：在 $\\rho = {rhos}$ 时，tanh 的倍数小于 $1$。",
+    "closer": ("两者都不是处处更好：在 $\\rho = {relu_rhos}$ 时 ReLU 的倍数更接近 $1$（梯度保持得更久），"
+               "在 $\\rho = {tanh_rhos}$ 时 tanh 的更接近。"),
+    "closer_one": "在所有测试的谱半径下，更接近 $1$ 的倍数（梯度保持得更久）都是 {act} 的。",
+    "vanish": "在 $\\rho = {rhos}$ 时，tanh 的梯度消失（倍数小于 $1$）。",
+    "flow_answer": ("所以在普通循环网络中，tanh 换来的是有界的状态，而不是免于梯度消失；两种激活函数都不能让梯度"
+                    "在长时间差上保持。实践中的做法是：对爆炸的梯度做梯度截断（更新前限制梯度的范数；书中 10.11.1 节）；"
+                    "ReLU 循环网络在 $\\boldsymbol{{W}}$ 初始化为单位矩阵时可以训练（Le、Jaitly 和 Hinton，2015），"
+                    "此时 $\\rho = 1$，且在激活的单元上 $\\phi' = 1$；而长期依赖正是门控的理由：LSTM 和 GRU 的状态"
+                    "经由与门的逐元素乘积传递（书中 10.10 节），其雅可比矩阵 $\\operatorname{{diag}}(\\boldsymbol{{f}})$ "
+                    "可以由网络保持在 $1$ 附近。"),
 }
 
 WORDS = {"en": EN, "zh": ZH}
@@ -703,6 +733,19 @@ BOOK = {
         "as_printed": "书中原式",
     },
 }
+
+
+#: Phrases inside a certificate's data text (a counterexample's claim: "dL(4)/dW with the
+#: factors ascending"), in Chinese.
+PHRASES = {"zh": {" with the factors ascending": "（因子按升序排列）",
+                  " with the factors descending": "（因子按降序排列）"}}
+
+
+def phrases(text: str, lang: str) -> str:
+    """``text`` with the phrases of ``PHRASES`` in ``lang``."""
+    for en, local in PHRASES.get(lang, {}).items():
+        text = text.replace(en, local)
+    return text
 
 
 def words(lang: str, note: bool = True) -> dict:
