@@ -535,3 +535,43 @@ def write_outputs(result: Analysis, out: Path, section_tex: str, force: bool = F
             "rates.json": json.dumps(result.as_dict(), indent=1) + "\n",
             "analysis.tex": section_tex}
     return [write_atomic(out / name, data[name], force) for name in FILES]
+
+
+def step_gradient_norms(results, seed: int = 0) -> dict[str, list[float]]:
+    """||grad_q(t) L|| for each state q the chain rule follows and each step t = 1..tau, at a
+    random point (``symbol`` initial values, the derivation's labels): the derivation of
+    ``results`` (its adjoints) evaluated in floating point, node by node in graph order."""
+    from .backends.numpy.checks import initial_names, random_point
+    from .core.chains import followed
+    from .functions import LOSSES
+    g, d = results.graph, results.derivation
+    P, xs, init, _y, ys = random_point(g, np.random.default_rng(seed))
+    vals: dict = {}
+    for name, entries in g.params.items():
+        vals.update(zip(entries, np.ravel(P[name])))
+    for name, step, arg in initial_names(g):
+        vals.update(zip(g.value(name, step), init[arg]))
+    for x in g.model.inputs:
+        for t in range(1, g.tau + 1):
+            vals.update(zip(g.value(x.name, t), xs[t - 1]))
+    if ys is not None and LOSSES[g.spec.loss].target != "class":
+        for t in range(1, g.tau + 1):
+            vals.update(zip(g.value(g.model.target.name, t), ys[t - 1]))
+    vals = {k: sp.Float(v) for k, v in vals.items()}
+    defs = {**g.defs, **d.defs}
+    for s in [*g.order, *d.order]:
+        vals[s] = sp.Float(defs[s].xreplace(vals).evalf())
+    keep = followed(g.model) - {"L", g.model.output.name}
+    out = {}
+    for q in g.model.quantities:
+        if q.name not in keep:
+            continue
+        norms = []
+        for t in range(1, g.tau + 1):
+            if not g.has(q.name, t):
+                continue
+            adj = [vals.get(d.adj.get(s), sp.Float(0)) if d.adj.get(s) is not None else 0.0
+                   for s in g.value(q.name, t)]
+            norms.append(float(math.sqrt(sum(float(a) ** 2 for a in adj))))
+        out[q.name] = norms
+    return out

@@ -306,10 +306,12 @@ class Plan:
     pdf: Path | None
     certificate: Path
     graphics: Path | None = None  # the gradient-flow plot (--analysis), next to the documents
+    graph: Path | None = None  # the unrolled graph (SVG) the Markdown document shows
 
     def paths(self) -> list[Path]:
         return [*self.modules.values(), self.tex, self.md, *([self.pdf] if self.pdf else []),
-                self.certificate, *([self.graphics] if self.graphics else [])]
+                self.certificate, *([self.graphics] if self.graphics else []),
+                *([self.graph] if self.graph else [])]
 
 
 def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: bool,
@@ -329,9 +331,10 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
         raise OutputError(f"cannot create folder {out}: {probe} is a file")
     modules = {form: out / module_filename(spec, form) for form in forms} if code else {}
     stem = doc_stem(doc_spec or spec)
+    from .document import graph_name
     p = Plan(modules, out / f"{stem}.tex", out / f"{stem}.md",
              out / f"{stem}.pdf" if pdf else None, out / f"{stem}_certificate.json",
-             out / GRAPHICS if analysis else None)
+             out / GRAPHICS if analysis else None, out / graph_name(stem))
     for path in p.paths():
         check_writable(path, force)
     return p
@@ -344,7 +347,8 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
     gradient-flow section to the documents and writes its plot next to them."""
     from .backends.numpy.checks import DerivationOracle, check_module
     from .backends.numpy.emitter import codegen_command, emit_numpy
-    from .document import LatexError, compile_pdf, document, latex_command, pdflatex_path
+    from .document import (LatexError, compile_pdf, document, latex_command, pdflatex_path,
+                           unrolled_svg)
     from .functions import ACTIVATIONS
 
     check_spec(spec)
@@ -408,8 +412,9 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
         # each header names the command that rewrites that very file (--out included)
         tex = document(res, "tex", standalone=True, analysis=flow, graphics=graphics,
                        command=latex_command(inst, "tex", True, str(p.tex), analysis=analysis))
-        md = document(res, "md", analysis=flow, graphics=graphics,
+        md = document(res, "md", analysis=flow, graphics=graphics, graph=p.graph.name,
                       command=latex_command(inst, "md", False, str(p.md), analysis=analysis))
+        graph_svg = unrolled_svg(res)
     pdf_bytes = None
     if p.pdf is not None:
         with _stage(result.timings, "pdf", tick):
@@ -423,6 +428,7 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] = 
             write(p.modules[form], text, f"NumPy module, {form} form")
         if png is not None:  # before the documents that refer to it
             write(p.graphics, png, "gradient-flow plot (PNG)")
+        write(p.graph, graph_svg, "the unrolled graph (SVG) the Markdown shows")
         write(p.tex, tex, "LaTeX, standalone article")
         write(p.md, md, "Markdown with KaTeX/MathJax math")
         if pdf_bytes is not None:

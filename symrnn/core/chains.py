@@ -46,8 +46,10 @@ def _key(path) -> tuple:
 class Paths:
     """Paths through one unrolled graph, folded onto the followed quantities (built once)."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, extra: tuple[str, ...] = ()):
+        """``extra``: more quantities to stop at (the inputs, for a drawing)."""
         self.keep = followed(graph.model)
+        stop = self.keep | set(extra)
         node_of: dict[sp.Symbol, Node] = {}
         for s, w in graph.where.items():
             if w.name == "L" and w.step is None:
@@ -64,7 +66,7 @@ class Paths:
         # through nodes that are not followed
         self.folded: dict[Node, tuple[Node, ...]] = {}
         for node in list(parents):
-            if node[0] not in self.keep:
+            if node[0] not in stop:
                 continue
             seen, found, stack = set(), set(), list(parents[node])
             while stack:
@@ -72,7 +74,7 @@ class Paths:
                 if p in seen:
                     continue
                 seen.add(p)
-                if p[1] is None or p[0] in self.keep:
+                if p[1] is None or p[0] in stop:
                     found.add(p)
                 else:
                     stack.extend(parents.get(p, ()))

@@ -15,6 +15,8 @@ from ..io import MARKER
 from ..sanitize import html_comment, latex_comment
 from ..templating import render
 from .context import FORMATS, analysis_context, context
+from .graph import unrolled_svg
+from .printer import check_graphics
 from .pdf import LatexError, compile_log_problems, compile_pdf, pdflatex_path
 
 TEMPLATES = {"tex": "latex/body.tex.jinja", "standalone": "latex/standalone.tex.jinja",
@@ -55,14 +57,15 @@ def comment_safe(text: str, fmt: str = "tex") -> str:
 
 def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
              graphics: str | None = None, command: str | None = None, lang: str = "en",
-             github: bool = True) -> str:
+             github: bool = True, graph: str | None = None) -> str:
     """The document for ``results``: a fragment to ``\\input`` (default), a complete article
     (``standalone``), or Markdown with ``$$`` math (``fmt="md"``). Deterministic.
 
     ``analysis`` (an ``symrnn.analysis.Analysis``) adds the section "Gradient flow: why tanh
     and not ReLU?"; ``graphics`` is the plot's file name next to the document (None leaves
     the plot out). ``command`` is written in the header as the way to regenerate the file.
-    Markdown writes inline math as ``$`x`$`` for GitHub (``github``; a notebook, whose
+    ``graph`` names the SVG of the unrolled graph next to a Markdown document (None: left
+    out; LaTeX draws it in place). Markdown writes inline math as ``$`x`$`` for GitHub (``github``; a notebook, whose
     renderer reads math before Markdown, takes ``$x$``).
     """
     if fmt == "ipynb":
@@ -89,6 +92,7 @@ def document(results, fmt: str = "tex", standalone: bool = False, analysis=None,
     cmd = command or latex_command(results.spec, fmt, standalone, analysis=analysis is not None,
                                    lang=lang)
     ctx["command"] = comment_safe(cmd, fmt)
+    ctx["graph_file"] = None if graph is None else check_graphics(graph)
     name = "md" if fmt == "md" else ("standalone" if standalone else "tex")
     text = render(TEMPLATES[name], **ctx)
     if lang == "zh":
@@ -125,5 +129,10 @@ def analysis_section(result, graphics: str = "gradient_flow.png", lang: str = "e
     return render("latex/analysis_file.tex.jinja", **ctx)
 
 
-__all__ = ["document", "latex_command", "analysis_section", "compile_pdf", "pdflatex_path",
+def graph_name(stem: str) -> str:
+    """The file name of a document's unrolled graph (SVG), next to the document."""
+    return f"{stem}_graph.svg"
+
+
+__all__ = ["document", "unrolled_svg", "graph_name", "latex_command", "analysis_section", "compile_pdf", "pdflatex_path",
            "LatexError", "compile_log_problems", "FORMATS", "comment_safe"]

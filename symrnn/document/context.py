@@ -526,6 +526,52 @@ def expansion(paths, step: int, param: str, count: int | None = None) -> Display
     return Display([Row(lhs, chunks)])
 
 
+# ---------------------------------------------------------------- the unrolled graph
+
+def _graph(results, w) -> dict:
+    """The unrolled graph drawn (a LaTeX picture; the SVG is written next to a Markdown
+    document), with the caption naming the highlighted gradient."""
+    from .graph import label_latex, layout, picture
+    lay = layout(results)
+    target = label_latex(lay.target) if lay.target else None
+    return {"picture": picture(lay),
+            "caption": w["graph_caption"].format(target=target) if target
+            else w["graph_caption_plain"], "alt": w["graph_alt"]}
+
+
+# ---------------------------------------------------------------- the study loop
+
+def study_loop(spec, model, w: dict) -> str | None:
+    """The note's BPTT as a readable loop (``templates/markdown/study_loop.py.jinja``), with
+    phi and phi' (from its output) printed from ``symrnn.functions``; None where the note's
+    loop does not apply (another network, another loss, a symbolic phi)."""
+    from sympy.printing.numpy import NumPyPrinter
+
+    from ..models import get_model
+    from ..spec import RNNSpec
+    from ..templating import render
+    act = ACTIVATIONS[spec.activation]
+    if spec.model != RNNSpec().model or spec.loss != "softmax-ce" or act.symbolic_only or \
+            act.dphi_from_h is None or model is not get_model(spec.model):
+        return None
+
+    class Printer(NumPyPrinter):
+        def _print_Piecewise(self, expr):  # relu: numpy.where(cond, value, 0)
+            if len(expr.args) == 2 and expr.args[1].cond == sp.true:
+                return (f"numpy.where({self._print(expr.args[0].cond)}, "
+                        f"{self._print(expr.args[0].expr)}, {self._print(expr.args[1].expr)})")
+            return super()._print_Piecewise(expr)
+
+        def _print_Relational(self, expr):
+            return f"{self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)}"
+
+    a, h = sp.Symbol("a", real=True), sp.Symbol("h", real=True)
+    printer = Printer({"fully_qualified_modules": True})
+    comments = {k.split(".", 1)[1]: v for k, v in w.items() if k.startswith("loop.")}
+    return render("markdown/study_loop.py.jinja", phi=printer.doprint(act.phi(a)),
+                  dphi=printer.doprint(act.dphi_from_output(h)), c=comments)
+
+
 # ---------------------------------------------------------------- the document
 
 def context(results, fmt: str = "tex", lang: str = "en") -> dict:
@@ -644,8 +690,14 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                              ("+ " if terms else "") + latex(at_step(s.expr, t, tau)))
         sums.rows.append(Row(latex(e.lhs), break_terms(terms)))
 
-    table = [{"id": v.id, "status": v.kind_words, "method": v.method, "how": v.how,
-              "anchor": v.anchor, "formula": v.short} for v in views]
+    # in the order the formulas are printed (so pages ascend), named by title, not by id
+    table = [{"id": v.id, "title": v.title, "status": v.kind_words, "method": v.method,
+              "how": v.how, "anchor": v.anchor, "formula": v.short}
+             for part in parts for v in part["entries"]]
+    from ..backends.numpy.emitter import codegen_command
+    module_cmd = codegen_command(spec, "loop", None)
+    module_cmd = rf"\texttt{{{escape_text(module_cmd, 'tex')}}}" if fmt == "tex" \
+        else f"`{module_cmd}`"
     counts = {s_: sum(v.status == s_ for v in views) for s_ in STATUSES}
     n_reading = sum(v.mismatch and v.reading is not None for v in views)
     n_failing = sum(v.mismatch and v.reading is None for v in views)
@@ -725,6 +777,9 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
         "n_entries": len(views),
         "n_reading": n_reading,
         "n_failing": n_failing,
+        "study": study_loop(spec, model, w),
+        "graph": _graph(results, w),
+        "code_module": w["code_module"].format(cmd=module_cmd),
     }
 
 

@@ -44,7 +44,7 @@ _FORBIDDEN = re.compile(
 STEP_NAMES = ("t", "tau", "j", "k")
 
 #: File types a document may include next to itself.
-GRAPHICS_SUFFIXES = (".png",)
+GRAPHICS_SUFFIXES = (".png", ".svg")
 
 
 def check_name(name: str) -> str:

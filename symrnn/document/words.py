@@ -134,6 +134,31 @@ EN = {
     "order.refuted": "fails: a rational point where the two sides differ",
     "refuted": "As printed, the two sides differ at a rational point (the counterexample below).",
     "moved_only": "Factor moved (well-formed, but does not hold)",
+    "code": "The code",
+    "graph_caption": ("The unrolled graph (the book's Fig. 10.3 draws the RNN's): one node per "
+                      "quantity and step, an arrow from each node to each node that reads it. "
+                      "The highlighted arrows are the paths from the losses down to ${target}$: "
+                      "$\\nabla_{{{target}}} L$ has one term for each path, and the terms of a "
+                      "node add up over its successors."),
+    "graph_caption_plain": ("The unrolled graph: one node per quantity and step, an arrow from "
+                            "each node to each node that reads it."),
+    "graph_alt": "The unrolled graph, with the paths of one gradient highlighted",
+    "code_text": ("The note's BPTT as a loop you can read and run: one step at a time, column "
+                  "vectors as in this document ($\\boldsymbol{{x}}^{{(t)}}$ is an "
+                  "$n_{{\\mathrm{{in}}}} \\times 1$ array, the labels are integers). Each "
+                  "line is one equation of the recursion above; the tests run it against the "
+                  "derivation."),
+    "code_module": ("The optimized module computes the same loss and gradients for a batch of "
+                    "sequences, all steps' products at once: {cmd} writes it (NumPy only; the "
+                    "generated/ folder of the repository holds one)."),
+    "loop.doc": "The note's forward pass and BPTT, one step at a time; column vectors (n x 1).",
+    "loop.forward": "forward, t = 1, ..., tau",
+    "loop.yhat": "yhat(t) = softmax(o(t))",
+    "loop.backward": "backward, t = tau, ..., 1",
+    "loop.grad_o": "grad_o(t) L = yhat(t) - y(t)",
+    "loop.grad_h": "grad_h(t) L: one term per successor, o(t) and h(t+1)",
+    "loop.grad_a": "grad_a(t) L = diag(phi'(a(t))) grad_h(t) L",
+    "loop.next": "W^T grad_a(t) L, the term of grad_h(t-1) L through h(t)",
     "why_holds": "Why it holds",
     "why_param": ("The parameter ${p}$ is shared by every step: at each step $t$ it is read by "
                   "{readers}, so its gradient adds one contribution per step (the note's copy "
@@ -355,6 +380,25 @@ ZH = {
     "order.refuted": "不成立：在一个有理点上两边不相等",
     "refuted": "按原样，两边在一个有理点上不相等（反例见下）。",
     "moved_only": "移动因子后（形状相合，但不成立）",
+    "code": "代码",
+    "graph_caption": ("展开图（书中图 10.3 画的是 RNN 的展开图）：每个量在每个时间步是一个节点，箭头从一个节点指向读取它的节点。"
+                      "高亮的箭头是从各个损失到 ${target}$ 的路径：$\\nabla_{{{target}}} L$ 对每条路径有一项，"
+                      "一个节点的各项按它的后继相加。"),
+    "graph_caption_plain": "展开图：每个量在每个时间步是一个节点，箭头从一个节点指向读取它的节点。",
+    "graph_alt": "展开图，高亮了一个梯度的路径",
+    "code_text": ("下面把笔记中的 BPTT 写成一个可以阅读和运行的循环：逐个时间步计算，向量与本文档一样是列向量"
+                  "（$\\boldsymbol{{x}}^{{(t)}}$ 是 $n_{{\\mathrm{{in}}}} \\times 1$ 的数组，标签是整数）。"
+                  "每一行对应上面递归中的一个等式；测试会把它与推导结果对照运行。"),
+    "code_module": ("优化后的模块对一批序列计算同样的损失和梯度，所有时间步的乘积一次算完：{cmd} 会写出它"
+                    "（只依赖 NumPy；仓库的 generated/ 文件夹中有一份）。"),
+    "loop.doc": "笔记中的前向传播和 BPTT，逐个时间步计算；列向量（n x 1）。",
+    "loop.forward": "前向，t = 1, ..., tau",
+    "loop.yhat": "yhat(t) = softmax(o(t))",
+    "loop.backward": "反向，t = tau, ..., 1",
+    "loop.grad_o": "grad_o(t) L = yhat(t) - y(t)",
+    "loop.grad_h": "grad_h(t) L：每个后继一项，o(t) 和 h(t+1)",
+    "loop.grad_a": "grad_a(t) L = diag(phi'(a(t))) grad_h(t) L",
+    "loop.next": "W^T grad_a(t) L，即 grad_h(t-1) L 中经过 h(t) 的一项",
     "why_holds": "成立的原因",
     "why_param": ("参数 ${p}$ 被所有时间步共享：在每个时间步 $t$，{readers} 读取它，所以它的梯度是每个时间步"
                   "贡献之和（笔记中时间步 $t$ 的副本就是各步的贡献）。"),
