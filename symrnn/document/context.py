@@ -280,7 +280,12 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
         out.append({"text": term_text(e.reason, fmt, lang) + "."})
     elif e.kind == "refuted":
         out.append({"text": w["refuted"]})
-        out += _activation_sentence(spec, w)
+        # the activation's own derivative says why (from functions.py); else the check's reason
+        own = _activation_sentence(spec, w)
+        if own:
+            out += own
+        elif e.reason:
+            out.append({"text": w["reason"].format(reason=term_text(e.reason, fmt, lang))})
         if e.counterexample:
             out.append({"text": w["counterexample"] + ("：" if lang == "zh" else ": ") +
                         counterexample_text(e.counterexample, fmt, lang) +

@@ -91,8 +91,8 @@ _TRAIN = """\
 # {c_train}
 rng = np.random.default_rng(0)
 vocab = min(n_in, n_out)
-tokens = rng.integers(0, vocab, size=(40 * tau + 1, 8))    # 8 sequences
-x_all = np.eye(n_in)[tokens[1:]]                           # one-hot inputs, (steps, batch, n_in)
+tokens = rng.integers(0, vocab, size=(40 * tau + 1, 8))
+x_all = np.eye(n_in)[tokens[1:]]                           # {c_onehot}
 y_all = tokens[:-1]                                        # {c_target}
 params = {{k: rng.normal(size=s) * 0.3 for k, s in module.PARAM_SHAPES.items()}}
 lr, clip, losses = 0.05, 5.0, []
@@ -142,6 +142,7 @@ _WORDS = {
                   "gradient norm of at most 5. The task: output the previous input."),
         "c_train": "truncated BPTT over windows of tau steps, with gradient clipping",
         "c_target": "the label at step t is the input of step t-1",
+        "c_onehot": "8 sequences of one-hot inputs, (steps, batch, n_in)",
         "c_state": "each pass over the sequences starts from zero states",
         "c_windows": "consecutive windows; the state is carried, the gradient is not",
         "c_clip": "clip: scale the whole gradient down to a norm of at most clip",
@@ -165,6 +166,7 @@ _WORDS = {
                   "梯度在窗口开头截断），每次更新前把梯度的范数截断到至多 5。任务：输出上一个时间步的输入。"),
         "c_train": "在长度为 tau 的窗口上做截断的 BPTT，并做梯度截断",
         "c_target": "时间步 t 的标签是时间步 t-1 的输入",
+        "c_onehot": "8 个序列的 one-hot 输入，形状为 (steps, batch, n_in)",
         "c_state": "每一遍都从零状态开始",
         "c_windows": "相邻的窗口：传递状态，不传递梯度",
         "c_clip": "梯度截断：把整个梯度缩放到范数至多为 clip",
@@ -205,7 +207,7 @@ def notebook(results, markdown: str, command: str, analysis: bool = False,
                                f"\n\n{nw['intro']}"),
              new_code_cell(_PARAMS.format(lang=lang, **params, **nw)),
              new_code_cell(_SETUP.format(
-                 flow="from symrnn.analysis import analyze\nflow = analyze()  # gradient flow\n"
+                 flow="from symrnn.analysis import analyze\nflow = analyze()\n"
                  if analysis else "", flow_arg=", analysis=flow" if analysis else "", **nw))]
     for i in range(1, n):
         cells.append(new_code_cell((_GRAPH if i == 2 else _SECTION).format(i=i, **nw)))

@@ -134,6 +134,7 @@ EN = {
     "order.refuted": "fails: a rational point where the two sides differ",
     "refuted": "As printed, the two sides differ at a rational point (the counterexample below).",
     "moved_only": "Factor moved (well-formed, but does not hold)",
+    "reason": "The check's reason: {reason}.",
     "code": "The code",
     "graph_caption": ("The unrolled graph (the book's Fig. 10.3 draws the RNN's): one node per "
                       "quantity and step, an arrow from each node to each node that reads it. "
@@ -380,6 +381,7 @@ ZH = {
     "order.refuted": "不成立：在一个有理点上两边不相等",
     "refuted": "按原样，两边在一个有理点上不相等（反例见下）。",
     "moved_only": "移动因子后（形状相合，但不成立）",
+    "reason": "检验给出的原因：{reason}。",
     "code": "代码",
     "graph_caption": ("展开图（书中图 10.3 画的是 RNN 的展开图）：每个量在每个时间步是一个节点，箭头从一个节点指向读取它的节点。"
                       "高亮的箭头是从各个损失到 ${target}$ 的路径：$\\nabla_{{{target}}} L$ 对每条路径有一项，"
