@@ -29,7 +29,7 @@ def progress_for(label: str, quiet: bool = False) -> Iterator[Callable[[str], No
 
 
 #: In a pipe, a stage running this long is named on stderr, and again every ``REPEAT`` seconds.
-SLOW = 5.0
+SLOW = 10.0
 REPEAT = 30.0
 
 

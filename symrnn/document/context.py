@@ -448,7 +448,9 @@ def counterexample_text(cex: dict, fmt: str | None = "md", lang: str = "en") -> 
     how = w["cex_exact"] if cex["verified"] == "exact" else w["cex_ball"]
     entry = "$(" + ", ".join(str(x) for x in cex["entry"]) + ")$"
     lhs, rhs = _cex_value(cex["lhs"]), _cex_value(cex["rhs"])
-    claim = escape_text(phrases(str(cex["claim"]), lang), fmt or "md")
+    claim = phrases(str(cex["claim"]), lang)
+    claim = ("".join(_TEX_ESC.get(ch, ch) for ch in claim) if lang == "zh" and fmt == "tex"
+             else escape_text(claim, fmt or "md"))
     text = w["cex"].format(claim=claim, entry=entry,
                            lhs=f"${lhs}$" if lhs else _code(str(cex["lhs"])),
                            rhs=f"${rhs}$" if rhs else _code(str(cex["rhs"])), how=how)
@@ -473,6 +475,8 @@ def _verdict(e, w: dict, tau: int) -> str:
         return w["verdict.definition"]
     if e.kind == "not-applicable":
         return w["verdict.not-applicable"].format(tau=tau)
+    if e.kind == "shorthand" and e.confirmed_reading is not None:
+        return w["verdict.shorthand"]
     return w["verdict.reading" if e.reading else "verdict.none"]
 
 

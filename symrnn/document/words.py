@@ -104,6 +104,8 @@ EN = {
     "verdict.definition": "defines the model; equal to its equation for every size",
     "verdict.not-applicable": "needs more steps than $\\tau = {tau}$",
     "verdict.reading": "does not hold as printed; the reading shown with it does",
+    "verdict.shorthand": ("written in the book's tensor shorthand (section 6.5.2); read as the "
+                          "sum over entries shown with it, it holds"),
     "verdict.none": "does not hold as printed, and no reading tried holds",
     "illformed": (
         "As printed, the product multiplies ${left}$ (${lshape}$) by ${right}$ (${rshape}$): "
@@ -358,6 +360,7 @@ ZH = {
     "verdict.definition": "定义模型；对任意大小都与模型的等式相同",
     "verdict.not-applicable": "需要多于 $\\tau = {tau}$ 的时间步",
     "verdict.reading": "按原样不成立；与它一同给出的读法成立",
+    "verdict.shorthand": "用的是书中的张量简写（6.5.2 节）；按与它一同给出的对元素求和的读法，它成立",
     "verdict.none": "按原样不成立，所试的读法也都不成立",
     "illformed": (
         "按原样，乘积把 ${left}$（${lshape}$）乘以 ${right}$（${rshape}$）：前者的列数与后者的行数"
