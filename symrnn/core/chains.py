@@ -199,8 +199,8 @@ def path_jacobians(model: Model, activation: str, loss, paths: Paths) -> list[St
     """The factors the chain rule's paths are made of, each once: one Jacobian for each kind
     of edge of the folded graph (dL(t)/do(t), do(t)/dh(t), dh(j)/ds(j), dh(j)/dh(j-1), ...),
     each taken with every other followed quantity held fixed, so that a path's product counts
-    each route once. Edges from the loss and the output are written at step t, the others at
-    step j."""
+    each route once. Edges from the loss and the output within a step are written at step t,
+    the others (a step to an earlier or later one) at step j."""
     keep = paths.keep
     o = model.output
     by_name = {q.name: q for q in model.quantities}
@@ -210,7 +210,7 @@ def path_jacobians(model: Model, activation: str, loss, paths: Paths) -> list[St
     order = lambda k: (0 if k[0] == "L" else 1 if k[0] == o.name else 2, k)
     out = []
     for name, wrt_name, offset in sorted(kinds, key=order):
-        step = T if name in ("L", o.name) else J
+        step = T if name == "L" or (name == o.name and offset == 0) else J
         wrt = by_name[wrt_name].at(step + offset)
         if name == "L":
             yhat = At("yhat", o.size.symbol, 1, T)

@@ -16,7 +16,8 @@ import sympy as sp
 from ..functions import ACTIVATIONS, LOSSES, REDUCTIONS
 from ..io import MARKER
 from ..naming import T, At, Grad
-from .layout import (HALF_BUDGET, MAX_CHAIN, MAX_WRITTEN, Display, Row, aligned, break_terms,
+from .layout import (HALF_BUDGET, LINE_BUDGET, MAX_CHAIN, MAX_WRITTEN, Display, Row, aligned,
+                     approx_width, break_terms,
                      formula_lines, lines_width, shown_steps, signed_terms, textbook_order)
 from .printer import (base_latex, check_graphics, check_math, escape_text, grad_latex, latex,
                       node_latex, partial_latex, step_latex, steps_latex)
@@ -25,6 +26,8 @@ from .words import phrases, term, words
 FORMATS = ("tex", "md")
 STATUSES = ("confirmed", "definition", "refuted", "ill-formed", "shorthand", "ambiguous",
             "unproven", "not-applicable")
+#: Paths written out when there are more than MAX_WRITTEN (the shortest).
+SHORTEST = 3
 #: At most this many node values of a counterexample point are listed.
 MAX_CEX_VALUES = 10
 
@@ -526,8 +529,8 @@ def expansion(paths, step: int, param: str, count: int | None = None) -> Display
     shortest (``count`` in all: the rest stand as \cdots)."""
     count = len(paths) if count is None else count
     terms = [chain_term(p) for p in paths]
-    if count > len(terms) or len(terms) > MAX_WRITTEN:
-        terms = terms[:min(len(terms), MAX_WRITTEN) - 1] + [r"\cdots"]
+    if count > MAX_WRITTEN:  # the shortest few, then the rest as \cdots
+        terms = terms[:SHORTEST] + [r"\cdots"]
     if not terms:  # no path: L(step) does not depend on param (softmax over one class)
         terms = ["0"]
     chunks = [terms[0]] + ["+ " + t for t in terms[1:]]
@@ -663,8 +666,15 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                                                    [(n, "t" if s is not None else None)
                                                     for n, s in paths[0]])])])
                        if paths else None})
-    jacobians = Display([Row(partial_latex(_jac_name(j.out), latex(j.wrt)),
-                             [_jac_value(j.value)]) for j in results.jacobians])
+    jac_rows = [(partial_latex(_jac_name(j.out), latex(j.wrt)),
+                 break_terms(signed_terms(textbook_order(j.value)))
+                 if isinstance(j.value, sp.MatAdd) else [_jac_value(j.value)])
+                for j in results.jacobians]
+    jacobians = Display([Row(lhs, chunks) for lhs, chunks in jac_rows])
+    # in the PDF a term wider than the page (a GRU's reset path) is scaled to fit
+    fit = lambda c: (rf"\symrnnfitw{{0.8\linewidth}}{{$\displaystyle {c}$}}"
+                     if approx_width(c) > LINE_BUDGET else c)
+    jacobians_tex = Display([Row(lhs, [fit(c) for c in chunks]) for lhs, chunks in jac_rows])
     go = next((e for e in eqs if not e.is_param and e.about is model.output), None)
 
     # the gradient recursion for this tau, written out
@@ -705,7 +715,8 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
              for part in parts for v in part["entries"]]
     from ..backends.numpy.emitter import codegen_command
     module_cmd = codegen_command(spec, "loop", None)
-    module_cmd = rf"\texttt{{{escape_text(module_cmd, 'tex')}}}" if fmt == "tex" \
+    module_cmd = rf"\texttt{{{escape_text(module_cmd, 'tex').replace('--', '-{}-')}}}" \
+        if fmt == "tex" \
         else f"`{module_cmd}`"
     counts = {s_: sum(v.status == s_ for v in views) for s_ in STATUSES}
     n_reading = sum(v.mismatch and v.reading is not None for v in views)
@@ -745,7 +756,7 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                         w["n_paths"].format(tau=tau, param=c["param"], n=c["n_paths"])
                         if c["n_paths"] <= MAX_WRITTEN else
                         w["n_paths_some"].format(tau=tau, param=c["param"], n=c["n_paths"],
-                                                 k=MAX_WRITTEN - 1)
+                                                 k=SHORTEST)
                         for c in chains],
         "untouched_text": w["untouched"].format(items=", ".join(f"${i}$" for i in initial_tex)),
         "escape_code": fmt,
@@ -777,6 +788,7 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
         "chains": chains,
         "initial_untouched": bool(initial) and spec.h0 == "symbol" and bool(chains),
         "jacobians": jacobians,
+        "jacobians_tex": jacobians_tex,
         "grad_o": go,
         "recursion": rec,
         "sums": sums,

@@ -18,6 +18,7 @@ from html import escape
 import sympy as sp
 
 from ..core.chains import Paths
+from ..io import MARKER
 from .printer import node_latex, step_latex
 
 #: Steps drawn in full; a longer sequence shows steps 0..HEAD and its last TAIL steps.
@@ -188,6 +189,7 @@ def svg(lay: Layout, title: str = "") -> str:
     where = {(n, s): (x, y) for n, s, x, y in lay.nodes}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W:.0f}" height="{H:.0f}" '
            f'viewBox="0 0 {W:.0f} {H:.0f}" font-family="serif" font-size="14">',
+           f"<!-- {MARKER}; do not edit by hand -->",
            f"<title>{escape(title)}</title>" if title else "",
            '<defs>'
            '<marker id="a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from support import katex_available, katex_check, results_for
+from support import commonmark_then_math, katex_available, katex_check, results_for
 from symrnn import RNNSpec, to_latex
 from symrnn.models import MODELS
 
@@ -22,49 +22,6 @@ SPECS = {"default": RNNSpec(), "tau1": RNNSpec(tau=1), "tau20": RNNSpec(tau=20),
 # every other registered network, at a small instance (its document is symbolic)
 SPECS.update({m: RNNSpec(model=m, tau=2, n_in=2, n_hidden=2, n_out=2) for m in MODELS
               if m not in ("rnn", "output-recurrence")})
-
-
-def commonmark_then_math(md: str) -> tuple[list[str], list[str], list[str]]:
-    """(display math, inline math, problems) as GitHub sees them: CommonMark (with tables)
-    first, math after."""
-    from markdown_it import MarkdownIt
-    parser = MarkdownIt("commonmark").enable("table")
-    displays, inline, problems = [], [], []
-
-    def walk_inline(children):
-        for i, tok in enumerate(children):
-            if tok.type == "code_inline":
-                before = children[i - 1] if i else None
-                after = children[i + 1] if i + 1 < len(children) else None
-                if before is not None and after is not None and before.type == "text" and \
-                        after.type == "text" and before.content.endswith("$") and \
-                        after.content.startswith("$"):
-                    inline.append(tok.content)
-            elif tok.type == "text":
-                rest = tok.content
-                if i + 1 < len(children) and children[i + 1].type == "code_inline":
-                    rest = rest[:-1] if rest.endswith("$") else rest
-                if i and children[i - 1].type == "code_inline":
-                    rest = rest[1:] if rest.startswith("$") else rest
-                if "$" in rest:
-                    problems.append(f"a $ outside $`...`$ (math Markdown reads): {tok.content!r}")
-            elif tok.type in ("em_open", "strong_open"):
-                near = "".join(c.content for c in children[max(0, i - 1):i + 2]
-                               if c.type == "text")
-                if "$" in near:
-                    problems.append(f"emphasis next to math: {near!r}")
-
-    def walk(tokens):
-        for tok in tokens:
-            if tok.type == "fence" and tok.info.strip() == "math":
-                displays.append(tok.content.rstrip("\n"))
-            elif tok.type == "inline" and tok.children:
-                walk_inline(tok.children)
-            elif tok.type == "html_block" and "$" in tok.content:
-                problems.append(f"math in raw HTML: {tok.content[:80]!r}")
-
-    walk(parser.parse(md))
-    return displays, inline, problems
 
 
 def test_the_check_sees_what_githubs_markdown_pass_eats():

@@ -85,7 +85,7 @@ def test_no_chain_term_is_printed_twice(model):
     spec = RNNSpec(model=model, tau=3, n_in=2, n_hidden=2, n_out=2)
     ctx = context(results_for(spec), "md")
     for chain in ctx["chains"]:
-        terms = chain["display"].rows[0].rhs
+        terms = chain["display"].rows[0].chunks
         assert len(terms) == len(set(t.lstrip("+ ") for t in terms))
 
 
