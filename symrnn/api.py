@@ -47,11 +47,12 @@ def matrix_equations(spec) -> list:
 
 
 def certify(spec, progress=None, workers: int | None = None, instance_tau: int | None = None,
-            instance_size: int | None = None):
+            instance_size: int | None = None, accept_instance: bool = False):
     """The certificate of the model's printed formulas (the note's for ``rnn``): each proved
     for every size and tau where it holds, and cross-checked at the spec's instance (at most
     ``instance_tau`` steps and sizes at most ``instance_size`` when given, and always within
-    ``symrnn.spec.LIMITS``)."""
+    ``symrnn.spec.LIMITS``). ``accept_instance``: count a formula that agrees at the instance
+    only (no proof for every size and tau) as holding in ``ok``; the certificate says so."""
     tick = (lambda s: progress(s[len("certify: "):]) if s.startswith("certify: ") else None) \
         if progress else (lambda _s: None)
     check_spec(spec)
@@ -69,7 +70,9 @@ def certify(spec, progress=None, workers: int | None = None, instance_tau: int |
         instance_tau = max([instance_tau, *needs])
     instance = instance_spec(spec, instance_tau, instance_size)
     cert = analyse(instance, tick=tick, workers=workers).certificate
+    _check_type("accept_instance", accept_instance, (bool,), "True or False")
     cert.spec, cert.instance = spec, instance
+    cert.accept_instance = accept_instance
     return cert
 
 

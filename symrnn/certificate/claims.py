@@ -279,6 +279,8 @@ class Claim:
     step: int | None = None
     instance: object = None  # the instance to decide it in (default: the checker's)
     refute_first: bool = False  # search a counterexample before trying a proof
+    #: a placeholder for a general claim with no step at the instance (nothing to check)
+    empty: bool = False
 
 
 # ------------------------------------------------------------------ objects with an index form

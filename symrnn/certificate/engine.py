@@ -5,8 +5,12 @@ A verdict (``kind``) always comes out of building the printed formula and checki
 
 * ``definition``: an equation that defines the model, equal to the model's own; shown as
   such, not counted as a confirmation;
-* ``confirmed``: an identity proved (scope ``all``: for symbolic sizes and every step, in
-  index form; scope ``instance``: only entry by entry at the chosen tau and sizes);
+* ``confirmed``: an identity proved for symbolic sizes and every step, in index form (scope
+  ``all``);
+* ``checked-instance``: no proof for every size and tau went through, but the two sides agree
+  entry by entry at the chosen instance (scope ``instance``). That is evidence, not a proof:
+  it never counts as holding (``Entry.holds``, ``Certificate.ok``) unless the certificate is
+  made with ``accept_instance``, which it then says;
 * ``refuted``: a rational point where the two sides provably differ (exactly, or by a ball
   enclosure that excludes 0);
 * ``ill-formed``: the factors' shapes do not multiply (as printed, with column vectors);
@@ -42,7 +46,9 @@ from .instance import Instance
 
 SCHEMA_VERSION = 1
 KINDS = ("confirmed", "refuted", "ill-formed", "shorthand", "ambiguous", "definition",
-         "unproven", "not-applicable")
+         "checked-instance", "unproven", "not-applicable")
+#: Kinds that hold (as printed or in a reading) when decided for every size and tau.
+HOLDING = ("confirmed", "definition")
 #: The lemma every general proof rests on.
 LEMMA = ("reverse accumulation: over the unrolled graph, the gradient of L with respect to a "
          "node is the sum over the nodes that read it of (their Jacobian)^T times their "
@@ -112,15 +118,25 @@ class Entry:
 
     @property
     def confirmed_reading(self) -> dict | None:
-        return next((r for r in self.readings if r["kind"] in ("confirmed", "definition")),
-                    None)
+        """The first reading proved for every size and tau (never one checked at the
+        instance only)."""
+        return next((r for r in self.readings
+                     if r["kind"] in HOLDING and r["scope"] == "all"), None)
 
     @property
     def holds(self) -> bool:
-        """Holds as printed (confirmed, a definition, not applicable) or in a confirmed
-        reading."""
-        return self.kind in ("confirmed", "definition", "not-applicable") or \
-            self.confirmed_reading is not None
+        """Holds for every size and tau: as printed (confirmed, a definition; or not
+        applicable at this tau) or in a reading proved for every size and tau. A formula
+        checked at the instance only does not hold (``holds_at_instance``)."""
+        return (self.kind in HOLDING and self.scope == "all") or \
+            self.kind == "not-applicable" or self.confirmed_reading is not None
+
+    @property
+    def holds_at_instance(self) -> bool:
+        """Holds, or agrees at the instance only (as printed or in a reading): what
+        ``accept_instance`` counts."""
+        return self.holds or self.kind == "checked-instance" or any(
+            r["kind"] == "checked-instance" for r in self.readings)
 
     def _repr_latex_(self) -> str:
         from ..document.printer import entry_repr_latex  # lazy: documents read this
@@ -211,13 +227,13 @@ class Checker:
             return Verdict("ill-formed", "all", f"as printed, {outside}",
                            method="the steps it reads, against those the network has")
         t0 = time.perf_counter()
-        general = self._general(claims)
+        general, why = self._general(claims)
         t1 = time.perf_counter()
         inst_claims = self._instance_claims(build)
         inst_ok, cex = self._instance_check(inst_claims)
         self.seconds["general"] += t1 - t0
         self.seconds["instance"] += time.perf_counter() - t1
-        instance = self._instance_words(inst_ok, cex)
+        instance = self._instance_words(inst_ok, cex, inst_claims)
         if general:
             if inst_ok is False:  # cannot happen unless a check is wrong: say so loudly
                 return Verdict("unproven", None, "the general proof and the instance check "
@@ -230,11 +246,14 @@ class Checker:
             return Verdict("refuted", "all", counterexample=cex, instance=instance,
                            method="a rational point where the two sides provably differ "
                                   f"({cex['verified']})")
-        if inst_ok is True:
-            return Verdict("confirmed", "instance", instance=instance,
+        if inst_ok is True:  # evidence at one instance, not a proof: its own kind
+            return Verdict("checked-instance", "instance",
+                           f"no proof for every size and tau: {why}; the two sides agree "
+                           f"only at the instance checked", instance=instance,
                            method=self._method(method, False, claims))
-        return Verdict("unproven", None, "no proof for every size, and no point separated "
-                       "the two sides", method="general and instance checks", instance=instance)
+        return Verdict("unproven", None, f"no proof for every size and tau ({why}), and no "
+                       f"point separated the two sides", method="general and instance checks",
+                       instance=instance)
 
     def _reads_outside(self, claims: list[GClaim]) -> str | None:
         """A quantity the formula names at a step the network does not have (h(tau + 1),
@@ -273,39 +292,50 @@ class Checker:
         s = self.spec
         return f"{s.n_in}/{s.n_hidden}/{s.n_out}"
 
-    def _general(self, claims: list[GClaim]) -> bool:
+    def _general(self, claims: list[GClaim]) -> tuple[bool, str | None]:
+        """(proved for every size and tau, why not in words)."""
         G = self.G
         for c in claims:
             if c.general is not None:
                 if not c.general(G):
-                    return False
+                    return False, f"the case {c.label} is not an identity in index form"
                 continue
             given = c.given_grads()
             if isinstance(c.about, Grad):
                 truth = G.truth(c.about.of, c.within)
-                if truth is None:  # no derived equation covers every step of the range
-                    return False
+                if truth is None:
+                    return False, (f"no derived equation of {sp.sstr(c.about)} covers every "
+                                   f"step of the formula's range")
                 truth = G.expand(truth, given, c.within)
                 formula = G.expand(c.formula, given, c.within) if c.given is not None \
                     else c.formula
             else:  # a definition: the model's own equation, unfolded within the step
                 truth, formula = G.unfold(c.about), G.unfold(c.formula)
             if not G.equal(truth, formula, c.within):
-                return False
-        return G.jacobians_hold()
+                return False, (f"the difference of the two sides of {c.label} does not "
+                               f"reduce to 0 in index form (symbolic sizes, step t)")
+        if not G.jacobians_hold():
+            return False, "a Jacobian it writes is not the derivative of the model's equations"
+        return True, None
 
     def _instance_claims(self, build) -> list[Claim] | None:
+        """The instance claims of the formula's claims; None when it is not built at the
+        instance's sizes. A claim with no step at the instance (a range empty at its tau)
+        makes the instance not applicable (``Instance.EMPTY``): nothing was checked there."""
         try:
             claims = build(self.C)
         except (IllFormed, Shorthand, Ambiguous):
             return None
         out = []
         for c in claims:
-            out += self.I.claims(c)
+            part = self.I.claims(c)
+            if not part:
+                return [Instance.empty(c.label)]
+            out += part
         return out
 
     def _instance_check(self, claims) -> tuple[bool | None, dict | None]:
-        if claims is None:
+        if claims is None or any(c.empty for c in claims):
             return None, None
         for claim in claims:
             inst = claim.instance or self.I
@@ -317,12 +347,16 @@ class Checker:
                 return False, inst.counterexample(claim)
         return True, None
 
-    def _instance_words(self, ok, cex) -> str:
+    def _instance_words(self, ok, cex, claims=None) -> str:
         where = f"tau = {self.spec.tau}, sizes {self._sizes()}"
         if ok is True:
             return f"confirmed at {where}"
         if ok is False:
             return f"refuted at {where}" + ("" if cex else " (no point separated the sides)")
+        empty = next((c for c in claims or () if c.empty), None)
+        if empty is not None:
+            return (f"not applicable at {where}: {empty.label} has no step there, so nothing "
+                    f"was checked at the instance")
         return f"not built at {where}"
 
     def _instance_of_illformed(self, build) -> str | None:
@@ -410,7 +444,7 @@ def run_formula(f: Formula, checker: Checker) -> Entry:
     if v.kind == "refuted":
         reason = _assumption_broken(f, checker) or "the two sides differ at the point given"
     method = v.method
-    good = next((r for r in readings if r["kind"] == "confirmed"), None)
+    good = next((r for r in readings if r["kind"] == "confirmed" and r["scope"] == "all"), None)
     if good:
         method += f"; reading: {good['method']}"
     conditions = list(v.conditions)
@@ -431,21 +465,42 @@ class Certificate:
     rules: list[dict] = field(default_factory=list)
     seconds: dict = field(default_factory=dict)  # general proofs, instance cross-check
     instance: object = None  # the spec of the instance cross-check (None: ``spec`` itself)
+    #: count a formula checked at the instance only as holding (said in the summary and JSON)
+    accept_instance: bool = False
+
+    @property
+    def lemmas_hold(self) -> bool:
+        """Every lemma's cross-check agrees (a lemma whose cross-check fails is no lemma)."""
+        return all(l.get("cross_check", {}).get("holds") is True for l in self.lemmas)
 
     @property
     def ok(self) -> bool:
-        """Every formula holds as printed or in a confirmed reading, and every rule the
-        derivation rests on is proved."""
-        return all(e.holds for e in self.entries) and all(r["proved"] for r in self.rules)
+        """Every formula holds for every size and tau (as printed or in a reading proved for
+        every size and tau; with ``accept_instance``, also at the instance only), every rule
+        the derivation rests on is proved, and the lemma's cross-check agrees."""
+        held = (lambda e: e.holds_at_instance) if self.accept_instance else (lambda e: e.holds)
+        return all(held(e) for e in self.entries) and \
+            all(r["proved"] for r in self.rules) and self.lemmas_hold
 
     def counts(self) -> dict[str, int]:
         return {k: sum(e.kind == k for e in self.entries) for k in KINDS}
 
+    def instance_only(self) -> list[Entry]:
+        """The entries that hold at the instance only (as printed or in a reading)."""
+        return [e for e in self.entries if not e.holds and e.holds_at_instance]
+
     def to_json(self) -> dict:
         inst = self.instance or self.spec
         return {"schema_version": SCHEMA_VERSION, "ok": self.ok, "summary": self.summary(),
+                "accept_instance": self.accept_instance,
+                "instance_only": [e.id for e in self.instance_only()],
                 "spec": _spec_json(self.spec),
-                "instance": {k: getattr(inst, k) for k in ("tau", "n_in", "n_hidden", "n_out")},
+                "instance": {**{k: getattr(inst, k) for k in ("tau", "n_in", "n_hidden",
+                                                               "n_out")},
+                             "labels": list(inst.class_labels)
+                             if hasattr(inst, "class_labels") and inst.loss == "softmax-ce"
+                             else None,
+                             "labels_seed": getattr(inst, "labels_seed", None)},
                 "lemmas": self.lemmas, "rules": self.rules,
                 "entries": [e.to_json() for e in self.entries]}
 
@@ -453,12 +508,21 @@ class Certificate:
         if not self.entries:
             return "0 formulas: this model has no printed formulas to certify"
         parts = [f"{v} {k}" for k, v in self.counts().items() if v]
-        with_reading = sum(e.kind not in ("confirmed", "definition") and
-                           e.confirmed_reading is not None for e in self.entries)
+        with_reading = sum(e.kind not in HOLDING and e.confirmed_reading is not None
+                           for e in self.entries)
         general = sum(e.scope == "all" for e in self.entries)
-        return (f"{len(self.entries)} formulas: " + ", ".join(parts) +
+        text = (f"{len(self.entries)} formulas: " + ", ".join(parts) +
                 f"; {with_reading} with a confirmed reading; {general} decided for every size "
                 f"and tau")
+        only = self.instance_only()
+        if only:
+            text += (f"; {len(only)} checked at the instance only, not proved for every size "
+                     f"and tau ({', '.join(e.id for e in only)})" +
+                     ("; accepted (--accept-instance)" if self.accept_instance else
+                      "; not counted as holding"))
+        if not self.lemmas_hold:
+            text += "; the lemma's cross-check FAILED, so no general proof stands"
+        return text
 
     def _repr_latex_(self) -> str:
         from ..document.printer import certificate_repr_latex  # lazy: documents read this
