@@ -25,7 +25,7 @@ from .words import phrases, term, words
 
 FORMATS = ("tex", "md")
 STATUSES = ("confirmed", "definition", "refuted", "ill-formed", "shorthand", "ambiguous",
-            "unproven", "not-applicable")
+            "checked-instance", "unproven", "not-applicable")
 #: Paths written out when there are more than MAX_WRITTEN (the shortest).
 SHORTEST = 3
 #: At most this many node values of a counterexample point are listed.
@@ -478,6 +478,8 @@ def _verdict(e, w: dict, tau: int) -> str:
         return w["verdict.definition"]
     if e.kind == "not-applicable":
         return w["verdict.not-applicable"].format(tau=tau)
+    if e.kind == "checked-instance":
+        return w["verdict.checked-instance"]
     if e.kind == "shorthand" and e.confirmed_reading is not None:
         return w["verdict.shorthand"]
     return w["verdict.reading" if e.reading else "verdict.none"]

@@ -98,12 +98,16 @@ EN = {
     "kind.shorthand": "shorthand",
     "kind.ambiguous": "ambiguous",
     "kind.unproven": "unproven",
+    "kind.checked-instance": "checked at this instance only",
     "kind.not-applicable": "not applicable",
     "verdict.confirmed.all": "holds as printed, for every size and every $\\tau$",
     "verdict.confirmed.instance": "holds as printed at this $\\tau$ and these sizes",
     "verdict.definition": "defines the model; equal to its equation for every size",
     "verdict.not-applicable": "needs more steps than $\\tau = {tau}$",
     "verdict.reading": "does not hold as printed; the reading shown with it does",
+    "verdict.checked-instance": ("agrees with the derivation entry by entry at this $\\tau$ and "
+                                 "these sizes; no proof for every size and $\\tau$ went through, "
+                                 "so this is evidence, not a proof"),
     "verdict.shorthand": ("written in the book's tensor shorthand (section 6.5.2); read as the "
                           "sum over entries shown with it, it holds"),
     "verdict.none": "does not hold as printed, and no reading tried holds",
@@ -222,6 +226,7 @@ EN = {
     "how.ambiguous": "both orders of the product built; one proved, the other refuted by a point",
     "how.refuted": "a rational point where the two sides differ",
     "how.unproven": "neither proved nor refuted",
+    "how.checked-instance": "equal to the derivation entry by entry at this instance only",
     "how.not-applicable": "needs more steps",
     "reading_suffix": "; the reading: proved",
     "summary": ("{n} formulas: {defs} definitions, {conf} confirmed as printed, {reading} hold in a "
@@ -354,12 +359,14 @@ ZH = {
     "kind.shorthand": "简写",
     "kind.ambiguous": "有歧义",
     "kind.unproven": "未证明",
+    "kind.checked-instance": "只在此实例上核对",
     "kind.not-applicable": "不适用",
     "verdict.confirmed.all": "按原样成立，对任意大小和任意 $\\tau$",
     "verdict.confirmed.instance": "在这个 $\\tau$ 和这些大小下按原样成立",
     "verdict.definition": "定义模型；对任意大小都与模型的等式相同",
     "verdict.not-applicable": "需要多于 $\\tau = {tau}$ 的时间步",
     "verdict.reading": "按原样不成立；与它一同给出的读法成立",
+    "verdict.checked-instance": "在这个 $\\tau$ 和这些大小下与推导逐元素一致；对任意大小和任意 $\\tau$ 的证明没有完成，所以这是证据，不是证明",
     "verdict.shorthand": "用的是书中的张量简写（6.5.2 节）；按与它一同给出的对元素求和的读法，它成立",
     "verdict.none": "按原样不成立，所试的读法也都不成立",
     "illformed": (
@@ -453,6 +460,7 @@ ZH = {
     "how.ambiguous": "乘积的两种顺序都已构造；一种得证，另一种被一个点否定",
     "how.refuted": "一个使两边不相等的有理点",
     "how.unproven": "既未证明也未否定",
+    "how.checked-instance": "只在此实例上与推导逐元素相等",
     "how.not-applicable": "需要更多时间步",
     "reading_suffix": "；读法：已证明",
     "summary": "{n} 个公式：{defs} 个定义，{conf} 个按原样成立，{reading} 个在某种读法下成立，{fail} 个不成立。",
