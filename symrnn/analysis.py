@@ -177,10 +177,12 @@ class Curve:
     mean_h: float
     max_abs_h: float
     zeroed: int = 0  # sequences whose gradient became exactly 0 (every ReLU unit off at a step)
+    norm2: float = 0.0  # ||W||_2, the largest singular value (the bound's; >= the radius)
 
     def as_dict(self) -> dict:
         out = {"activation": self.activation, "radius": round(self.radius, 6),
-               "W": self.label, "per_step_factor": round(self.factor, 6),
+               "W": self.label, "spectral_norm": round(self.norm2, 6),
+               "per_step_factor": round(self.factor, 6),
                "log10_per_step": round(math.log10(self.factor), 6) if self.factor > 0 else None,
                "norm_ratio_at_max_lag": float(f"{math.exp(self.log_norms[-1]):.4g}"),
                "mean_dphi": round(self.mean_dphi, 6), "mean_h": round(self.mean_h, 6),
@@ -270,7 +272,7 @@ def measure(activation: str, W: np.ndarray, radius_label: str, max_lag: int, rng
                  float(np.mean(inact)) if is_relu else None,
                  float(np.mean(dead)) if is_relu else None,
                  float(np.mean(dps)), float(np.mean(hs)), float(np.max(np.abs(hs))),
-                 int(sum(np.isneginf(l[-1]) for l in logs)))
+                 int(sum(np.isneginf(l[-1]) for l in logs)), norm2=float(np.linalg.norm(W, 2)))
 
 
 @dataclass
@@ -288,7 +290,12 @@ class Analysis:
 
     @property
     def labels(self) -> list[str]:
-        return list(dict.fromkeys(c.label for c in self.curves))
+        """The radii measured, smallest spectral radius first (the random W, as drawn, where
+        its radius falls)."""
+        first = {}
+        for c in self.curves:
+            first.setdefault(c.label, c.radius)
+        return sorted(first, key=lambda l: (first[l], l))
 
     def as_dict(self) -> dict:
         return {"_generator": MARKER,
@@ -374,14 +381,46 @@ def _decade_ticks(lo: float, hi: float, most: int = 7) -> tuple[list[float], lis
     return major, minor
 
 
-def plot(result: Analysis):
-    """The figure, for a page: one panel per spectral radius in a grid of three columns, one
-    line per activation, log scale with a tick at every decade (labels include 10^0, where
-    every curve starts), a dashed line at 1, and one legend for all panels."""
+#: The figure's words in each language (the panels' titles, axes and legend).
+LABELS = {
+    "en": {"as_drawn": " (W as drawn)", "lag": "lag t − k", "activation": "activation",
+           "one": "1 (no change)"},
+    "zh": {"as_drawn": "（W 为原始抽样）", "lag": "时间差 t − k", "activation": "激活函数",
+           "one": "1（不变）"},
+}
+#: Fonts with Chinese glyphs, in order of preference (Debian: fonts-wqy-microhei, 5 MB).
+CJK_FONTS = ("wqy-microhei", "wqy-zenhei", "NotoSansCJK", "NotoSerifCJK", "uming", "ukai")
+
+
+def cjk_font() -> str | None:
+    """The family name of an installed font with Chinese glyphs (added to matplotlib's font
+    list), or None."""
+    from matplotlib import font_manager as fm
+    files = fm.findSystemFonts()
+    for want in CJK_FONTS:
+        for path in sorted(files):
+            if want.lower() in Path(path).name.lower():
+                fm.fontManager.addfont(path)
+                return fm.FontProperties(fname=path).get_name()
+    return None
+
+
+def plot(result: Analysis, lang: str = "en"):
+    """The figure, for a page: one panel per spectral radius in a grid of three columns, in
+    increasing radius, one line per activation, log scale with a tick at every decade (labels
+    include 10^0, where every curve starts), a dashed line at 1, and one legend for all panels;
+    its words in ``lang`` (Chinese needs a CJK font, ``cjk_font``; English without one)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FixedLocator, LogFormatterMathtext, NullFormatter
+
+    if lang not in LABELS:
+        raise ValueError(f"lang must be one of {', '.join(LABELS)}, got {lang!r}")
+    font = cjk_font() if lang == "zh" else None
+    words = LABELS[lang if font or lang == "en" else "en"]
+    if font:
+        plt.rcParams["font.family"] = ["DejaVu Sans", font]
 
     labels = result.labels
     cols = 3
@@ -411,24 +450,24 @@ def plot(result: Analysis):
         ax.yaxis.set_major_formatter(LogFormatterMathtext())
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylim(10.0 ** math.floor(min(lo, 0)), 10.0 ** math.ceil(max(hi, 0)))
-        ax.set_title(f"ρ = {rho:.2f}" + (" (W as drawn)" if label == "random" else ""),
+        ax.set_title(f"ρ = {rho:.2f}" + (words["as_drawn"] if label == "random" else ""),
                      fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(True, which="major", alpha=0.3)
     for ax in flat[len(labels):]:
         ax.axis("off")
     for ax in axes[-1]:
-        ax.set_xlabel("lag t − k", fontsize=9)
+        ax.set_xlabel(words["lag"], fontsize=9)
         ax.xaxis.set_tick_params(labelbottom=True)
     for row in axes:
         row[0].set_ylabel("‖∇h(k) L‖ / ‖∇h(t) L‖", fontsize=9)
     legend_ax = flat[len(labels)] if len(flat) > len(labels) else None
     entries = list(handles.values()) + [plt.Line2D([], [], color="0.35", lw=0.8,
                                                    ls=(0, (4, 3)))]
-    names = list(handles) + ["1 (no change)"]
+    names = list(handles) + [words["one"]]
     if legend_ax is not None:
         legend_ax.legend(entries, names, loc="center", fontsize=9, frameon=False,
-                         title="activation", title_fontsize=9)
+                         title=words["activation"], title_fontsize=9)
     else:
         fig.legend(entries, names, loc="lower center", ncol=len(names), fontsize=9)
     fig.tight_layout()
@@ -446,14 +485,15 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def figure_png(result: Analysis) -> bytes:
-    """The PNG of the plot alone (the same bytes as ``figure_bytes(result)["png"]``)."""
+def figure_png(result: Analysis, lang: str = "en") -> bytes:
+    """The PNG of the plot alone (the same bytes as ``figure_bytes(result)["png"]``), its
+    words in ``lang``."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     with matplotlib.rc_context(_RC):
-        fig = plot(result)
+        fig = plot(result, lang)
         try:
             return _png(fig)
         finally:
@@ -495,3 +535,43 @@ def write_outputs(result: Analysis, out: Path, section_tex: str, force: bool = F
             "rates.json": json.dumps(result.as_dict(), indent=1) + "\n",
             "analysis.tex": section_tex}
     return [write_atomic(out / name, data[name], force) for name in FILES]
+
+
+def step_gradient_norms(results, seed: int = 0) -> dict[str, list[float]]:
+    """||grad_q(t) L|| for each state q the chain rule follows and each step t = 1..tau, at a
+    random point (``symbol`` initial values, the derivation's labels): the derivation of
+    ``results`` (its adjoints) evaluated in floating point, node by node in graph order."""
+    from .backends.numpy.checks import initial_names, random_point
+    from .core.chains import followed
+    from .functions import LOSSES
+    g, d = results.graph, results.derivation
+    P, xs, init, _y, ys = random_point(g, np.random.default_rng(seed))
+    vals: dict = {}
+    for name, entries in g.params.items():
+        vals.update(zip(entries, np.ravel(P[name])))
+    for name, step, arg in initial_names(g):
+        vals.update(zip(g.value(name, step), init[arg]))
+    for x in g.model.inputs:
+        for t in range(1, g.tau + 1):
+            vals.update(zip(g.value(x.name, t), xs[t - 1]))
+    if ys is not None and LOSSES[g.spec.loss].target != "class":
+        for t in range(1, g.tau + 1):
+            vals.update(zip(g.value(g.model.target.name, t), ys[t - 1]))
+    vals = {k: sp.Float(v) for k, v in vals.items()}
+    defs = {**g.defs, **d.defs}
+    for s in [*g.order, *d.order]:
+        vals[s] = sp.Float(defs[s].xreplace(vals).evalf())
+    keep = followed(g.model) - {"L", g.model.output.name}
+    out = {}
+    for q in g.model.quantities:
+        if q.name not in keep:
+            continue
+        norms = []
+        for t in range(1, g.tau + 1):
+            if not g.has(q.name, t):
+                continue
+            adj = [vals.get(d.adj.get(s), sp.Float(0)) if d.adj.get(s) is not None else 0.0
+                   for s in g.value(q.name, t)]
+            norms.append(float(math.sqrt(sum(float(a) ** 2 for a in adj))))
+        out[q.name] = norms
+    return out

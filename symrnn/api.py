@@ -163,11 +163,12 @@ def _emit_framework(backend: str, spec, command, results) -> str:
 
 def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | None = None,
              analysis=False, graphics: str | None = "gradient_flow.png",
-             results: Results | None = None, lang: str = "en") -> str:
+             results: Results | None = None, lang: str = "en", graph: str | None = None) -> str:
     """The document for ``spec``: a fragment to ``\\input`` (default), a complete article
     (``standalone``), or Markdown (``fmt="md"``), in English (``lang="en"``) or Chinese
     (``"zh"``). ``analysis``: ``True`` adds the gradient-flow section with ``symrnn
-    analyze``'s defaults, or pass an ``Analysis``."""
+    analyze``'s defaults, or pass an ``Analysis``. ``graph``: the file name of the unrolled
+    graph's SVG next to a Markdown document (``symrnn.document.unrolled_svg`` draws it)."""
     from .analysis import Analysis, analyze
     from .document import document
     check_spec(spec)
@@ -187,4 +188,4 @@ def to_latex(spec, standalone: bool = False, fmt: str = "tex", command: str | No
         raise TypeError(f"analysis must be True, False or an Analysis, got "
                         f"{type(analysis).__name__}")
     return document(results, fmt, standalone, analysis, graphics if analysis else None,
-                    command, lang)
+                    command, lang, graph=graph)

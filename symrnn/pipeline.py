@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .core.chains import Paths, state_jacobians
+from .core.chains import SHOWN_PATHS, Paths, path_jacobians
 from .core.derive import Derivation, derive
 from .core.equations import MatrixEquation, checked_equations
 from .core.graph import Graph, unroll
@@ -44,6 +44,7 @@ class Results:
     certificate: object = None
     timings: dict[str, float] = field(default_factory=dict)
     chains: dict = field(default_factory=dict)  # matrix parameter -> paths from L(tau)
+    chain_counts: dict = field(default_factory=dict)  # matrix parameter -> how many paths
     single_path: dict = field(default_factory=dict)  # parameter -> every L(t) reaches it once
     jacobians: list = field(default_factory=list)  # StateJacobian: the chains' factors
     zero: object = None  # the exact zero test (its cache shared by every stage)
@@ -136,10 +137,12 @@ def analyse(spec: RNNSpec, certify: bool = True, tick: Callable[[str], None] = l
         for p in reversed(model.params):  # V, W, U: the note's order
             if p.cols is None:
                 continue
-            result.chains[p.name] = paths(spec.tau, p.name)
+            # the shortest few (a gated cell has exponentially many at large tau) and the count
+            result.chains[p.name] = paths(spec.tau, p.name, limit=SHOWN_PATHS)
+            result.chain_counts[p.name] = paths.count(spec.tau, p.name)
             result.single_path[p.name] = all(
-                len(paths(t, p.name, limit=2)) == 1 for t in range(1, spec.tau + 1))
-        result.jacobians = state_jacobians(model, spec.activation, LOSSES[spec.loss])
+                paths.count(t, p.name) == 1 for t in range(1, spec.tau + 1))
+        result.jacobians = path_jacobians(model, spec.activation, LOSSES[spec.loss], paths)
     if certify:
         with _stage(timings, "certify", tick):
             result.certificate = certificate(result, tick, workers)
@@ -376,10 +379,12 @@ class Plan:
     pdf: Path | None
     certificate: Path
     graphics: Path | None = None  # the gradient-flow plot (--analysis), next to the documents
+    graph: Path | None = None  # the unrolled graph (SVG) the Markdown document shows
 
     def paths(self) -> list[Path]:
         return [*self.modules.values(), self.tex, self.md, *([self.pdf] if self.pdf else []),
-                self.certificate, *([self.graphics] if self.graphics else [])]
+                self.certificate, *([self.graphics] if self.graphics else []),
+                *([self.graph] if self.graph else [])]
 
 
 def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: bool,
@@ -404,9 +409,10 @@ def plan(spec: RNNSpec, out: Path, forms: tuple[str, ...], pdf: bool, force: boo
         raise OutputError(f"cannot create folder {out}: {probe} is a file")
     modules = {form: out / module_filename(spec, form) for form in forms} if code else {}
     stem = doc_stem(doc_spec or spec)
+    from .document import graph_name
     p = Plan(modules, out / f"{stem}.tex", out / f"{stem}.md",
              out / f"{stem}.pdf" if pdf else None, out / f"{stem}_certificate.json",
-             out / GRAPHICS if analysis else None)
+             out / GRAPHICS if analysis else None, out / graph_name(stem))
     for path in p.paths():
         check_writable(path, force)
     return p
@@ -422,7 +428,8 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] | 
     ``default_forms``: NumPy's loop and unrolled forms)."""
     from .backends.numpy.checks import DerivationOracle, check_module
     from .backends.registry import get_backend
-    from .document import LatexError, compile_pdf, document, latex_command, pdflatex_path
+    from .document import (LatexError, compile_pdf, document, latex_command, pdflatex_path,
+                           unrolled_svg)
     from .functions import ACTIVATIONS
 
     check_spec(spec)
@@ -493,8 +500,9 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] | 
         # each header names the command that rewrites that very file (--out included)
         tex = document(res, "tex", standalone=True, analysis=flow, graphics=graphics,
                        command=latex_command(inst, "tex", True, str(p.tex), analysis=analysis))
-        md = document(res, "md", analysis=flow, graphics=graphics,
+        md = document(res, "md", analysis=flow, graphics=graphics, graph=p.graph.name,
                       command=latex_command(inst, "md", False, str(p.md), analysis=analysis))
+        graph_svg = unrolled_svg(res)
     pdf_bytes = None
     if p.pdf is not None:
         with _stage(result.timings, "pdf", tick):
@@ -509,6 +517,7 @@ def run(spec: RNNSpec, out: Path | str = "symrnn-out", forms: tuple[str, ...] | 
                   f"{b.title}, {form} form")
         if png is not None:  # before the documents that refer to it
             write(p.graphics, png, "gradient-flow plot (PNG)")
+        write(p.graph, graph_svg, "the unrolled graph (SVG) the Markdown shows")
         write(p.tex, tex, "LaTeX, standalone article")
         write(p.md, md, "Markdown with KaTeX/MathJax math")
         if pdf_bytes is not None:

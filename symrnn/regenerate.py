@@ -29,7 +29,7 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
     from .analysis import FILES, analyze, figure_bytes, summary_text
     from .api import emit_numpy
     from .backends.numpy.emitter import codegen_command, module_filename
-    from .document import analysis_section, document, latex_command
+    from .document import analysis_section, document, graph_name, latex_command, unrolled_svg
     from .pipeline import analyse
     from .spec import RNNSpec
 
@@ -51,9 +51,10 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
     def doc(spec: RNNSpec, fmt: str, lang: str = "en") -> tuple[str, Callable[[], str]]:
         path = f"generated/bptt_tau{spec.tau}{'' if lang == 'en' else '.' + lang}.{fmt}"
         standalone = fmt == "tex"
+        graph = graph_name(f"bptt_tau{spec.tau}") if fmt == "md" else None
         return path, lambda: document(results(spec), fmt, standalone,
                                       command=latex_command(spec, fmt, standalone, path,
-                                                            lang=lang), lang=lang)
+                                                            lang=lang), lang=lang, graph=graph)
 
     flow = functools.lru_cache(maxsize=None)(analyze)
     figures = functools.lru_cache(maxsize=None)(lambda: figure_bytes(flow()))
@@ -80,6 +81,7 @@ def outputs() -> list[tuple[str, Callable[[], str | bytes]]]:
         doc(RNNSpec(), "tex", "zh"),
         doc(RNNSpec(), "md", "zh"),
         doc(RNNSpec(), "ipynb"),
+        (f"generated/{graph_name('bptt_tau3')}", lambda: unrolled_svg(results(RNNSpec()))),
         *[(f"generated/analysis/{name}", analysis[name]) for name in FILES],
     ]
 

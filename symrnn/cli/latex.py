@@ -119,13 +119,18 @@ def run(args) -> int:
         if png_path == args.out or png_path == pdf_path:
             raise UsageError(f"--out {args.out} would be overwritten by the plot {GRAPHICS}; "
                              f"use another name")
+    # Markdown shows the unrolled graph from an SVG next to --out (left out on standard output)
+    graph_path = None
+    if fmt == "md" and args.out is not None:
+        from ..document import graph_name
+        graph_path = args.out.parent / graph_name(args.out.name.split(".")[0] or "bptt")
     spec = spec_from_args(args)
     require_document_spec(spec)
     if args.analysis and spec.model != "rnn":
         raise UsageError("--analysis studies the vanilla RNN's hidden recurrence; use it with "
                          "--model rnn")
     if args.out is not None:
-        for path in (args.out, pdf_path, png_path):
+        for path in (args.out, pdf_path, png_path, graph_path):
             if path is not None:
                 check_writable(path, args.force)
     command = latex_command(spec, fmt, args.standalone,
@@ -136,10 +141,13 @@ def run(args) -> int:
         from ..analysis import analyze, figure_png
         result = analyze()
         if png_path is not None:
-            png = figure_png(result)
-    text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command,
+            png = figure_png(result, args.lang)
+    from ..pipeline import analyse
+    results = analyse(spec)
+    text = to_latex(spec, standalone=args.standalone, fmt=fmt, command=command, results=results,
                     analysis=result if args.analysis else False,
-                    graphics=GRAPHICS if png is not None else None, lang=args.lang)
+                    graphics=GRAPHICS if png is not None else None, lang=args.lang,
+                    graph=graph_path.name if graph_path is not None else None)
     pdf = None
     if pdf_path is not None:
         try:
@@ -151,7 +159,11 @@ def run(args) -> int:
         write_generated(text)
         return 0
     # the plot first: the document never refers to a plot that is not there
-    for path, data in ((png_path, png), (args.out, text), (pdf_path, pdf)):
+    svg = None
+    if graph_path is not None:
+        from ..document import unrolled_svg
+        svg = unrolled_svg(results)
+    for path, data in ((png_path, png), (graph_path, svg), (args.out, text), (pdf_path, pdf)):
         if data is None:
             continue
         write_atomic(path, data, args.force)  # WriteError names the file (exit 1)

@@ -8,6 +8,7 @@ in ``templates/latex/`` and ``templates/markdown/`` hold only structure.
 
 from __future__ import annotations
 
+import math
 import re
 
 import sympy as sp
@@ -15,15 +16,18 @@ import sympy as sp
 from ..functions import ACTIVATIONS, LOSSES, REDUCTIONS
 from ..io import MARKER
 from ..naming import T, At, Grad
-from .layout import (HALF_BUDGET, MAX_CHAIN, MAX_WRITTEN, Display, Row, aligned, break_terms,
+from .layout import (HALF_BUDGET, LINE_BUDGET, MAX_CHAIN, MAX_WRITTEN, Display, Row, aligned,
+                     approx_width, break_terms,
                      formula_lines, lines_width, shown_steps, signed_terms, textbook_order)
 from .printer import (base_latex, check_graphics, check_math, escape_text, grad_latex, latex,
                       node_latex, partial_latex, step_latex, steps_latex)
-from .words import term, words
+from .words import phrases, term, words
 
 FORMATS = ("tex", "md")
 STATUSES = ("confirmed", "definition", "refuted", "ill-formed", "shorthand", "ambiguous",
-            "unproven", "not-applicable")
+            "checked-instance", "unproven", "not-applicable")
+#: Paths written out when there are more than MAX_WRITTEN (the shortest).
+SHORTEST = 3
 #: At most this many node values of a counterexample point are listed.
 MAX_CEX_VALUES = 10
 
@@ -101,7 +105,7 @@ def _shape_at(m, spec) -> list[int]:
     return [sp.sympify(d).xreplace(sizes) for d in m.shape]
 
 
-def _product_latex(factors, marked=(), shapes=False) -> str:
+def _product_latex(factors, marked=(), shapes=False, sep: str = "\n") -> str:
     """The factors of a product side by side, those in ``marked`` highlighted, each with its
     shape under it (``shapes``)."""
     out = []
@@ -114,7 +118,7 @@ def _product_latex(factors, marked=(), shapes=False) -> str:
         if shapes:
             text = rf"\underbrace{{{text}}}_{{{shape_latex(f)}}}"
         out.append(text)
-    return "\n".join(out)
+    return sep.join(out)
 
 
 def _direct_latex(expr) -> str:
@@ -138,11 +142,12 @@ class EntryView:
     """One certificate entry, printed for the document, with its explanation built from the
     data the certificate returns (kind, details, readings, counterexample)."""
 
-    def __init__(self, e, fmt: str, lang: str = "en", spec=None, entries=(), number: int = 0):
+    def __init__(self, e, fmt: str, lang: str = "en", spec=None, entries=(), number: int = 0,
+                 results_eqs=(), w: dict | None = None):
         where = f"certificate entry {e.id!r}"
         if e.status not in STATUSES:
             raise ValueError(f"{where}: unknown status {e.status!r}")
-        w = words(lang)
+        w = w or words(lang)
         self.w = w
         self.id = escape_text(e.id, fmt)
         self.anchor = "cert-" + "".join(ch if ch.isalnum() else "-" for ch in e.id)
@@ -176,6 +181,7 @@ class EntryView:
         self.how = _how(e, w)
         self.short = aligned(formula_lines(self.printed, HALF_BUDGET))
         self.blocks_label = w["why"] if self.mismatch else w["code_form"]
+        self.reason = _why_holds(e, w, spec, results_eqs) if spec is not None else None
         self.blocks = [{"pair": None, "labelled": None, "math": None, "text": None, **b}
                        for b in (_explain(e, w, spec, entries, lang, fmt)
                                  if spec is not None else [])]
@@ -217,20 +223,32 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
         inst = w["illformed_instance"].format(a=a, b=b, c=c, d=dd) if (a, b) != (c, dd) or True \
             else ""
         out.append({"text": w["illformed"].format(
-            left=_product_latex(factors[:at]), lshape=shape_latex(left),
+            left=_product_latex(factors[:at], sep=" "), lshape=shape_latex(left),
             right=latex(right), rshape=shape_latex(right), instance=inst)})
-        reading = next((r for r in e.readings if r.get("moved")), None)
+        movers = [r for r in e.readings
+                  if r.get("moved") and (r.get("details") or {}).get("moved_product")]
+        reading = next((r for r in movers if r["kind"] == "confirmed"), None) or \
+            next(iter(movers), None)
         if reading is not None:
             moved_product = reading["details"]["moved_product"]
             moved = reading["moved"]
             keys = [sp.srepr(f) for f in moved_product]
             marked_printed = [i for i, f in enumerate(factors)
                               if sp.srepr(f) in {keys[j] for j in moved}]
+            holds = reading["kind"] == "confirmed"
             out.append({"pair": (w["as_printed"], _product_latex(factors, marked_printed, True),
-                                 w["reading"], _product_latex(moved_product, moved, True))})
+                                 w["reading"] if holds else w["moved_only"],
+                                 _product_latex(moved_product, moved, True))})
             out.append({"text": w["moved"]})
-            out += _jacobian_line(e, w, entries, [moved_product[j] for j in moved], fmt)
-            out += _elementwise(reading["details"], w, spec)
+            if holds:
+                out += _jacobian_line(e, w, entries, [moved_product[j] for j in moved], fmt)
+                out += _elementwise(reading["details"], w, spec)
+            else:  # well-formed once moved, but the factor is another activation's derivative
+                out.append({"text": w["moved_fails"]})
+                out += _activation_sentence(spec, w)
+                if confirmed is not None:
+                    out += _jacobian_line(e, w, entries, None, fmt)
+                    out += _elementwise(confirmed.get("details") or {}, w, spec)
     elif e.kind == "shorthand" and d.get("rank3") is not None:
         r3 = d["rank3"]
         num, den = latex(r3.node), latex(r3.param)
@@ -256,7 +274,7 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
                                      w["order.confirmed"] if ok else w["order.refuted"]),
                         "math": aligned(formula_lines(check_math(r["latex"], e.id)))})
             if not ok and r.get("counterexample"):
-                out.append({"text": w["counterexample"] + ": " +
+                out.append({"text": w["counterexample"] + ("：" if lang == "zh" else ": ") +
                             counterexample_text(r["counterexample"], fmt, lang) +
                             ("。" if lang == "zh" else ".")})
         if confirmed:
@@ -264,10 +282,15 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
     elif e.kind == "ill-formed" and e.reason:  # not a product (a label read as a vector)
         out.append({"text": term_text(e.reason, fmt, lang) + "."})
     elif e.kind == "refuted":
-        out.append({"text": w["refuted"] + (" " + term_text(e.reason, fmt, lang) + "."
-                                            if e.reason else "")})
+        out.append({"text": w["refuted"]})
+        # the activation's own derivative says why (from functions.py); else the check's reason
+        own = _activation_sentence(spec, w)
+        if own:
+            out += own
+        elif e.reason:
+            out.append({"text": w["reason"].format(reason=term_text(e.reason, fmt, lang))})
         if e.counterexample:
-            out.append({"text": w["counterexample"] + ": " +
+            out.append({"text": w["counterexample"] + ("：" if lang == "zh" else ": ") +
                         counterexample_text(e.counterexample, fmt, lang) +
                         ("。" if lang == "zh" else ".")})
     if e.kind != "ambiguous":  # a reading that fails (another activation): the point
@@ -276,7 +299,7 @@ def _explain(e, w: dict, spec, entries, lang: str, fmt: str) -> list[dict]:
                 out.append({"labelled": (w["reading_refuted"], w["order.refuted"]),
                             "math": aligned(formula_lines(check_math(r["latex"], e.id)))})
                 if r.get("counterexample"):
-                    out.append({"text": w["counterexample"] + ": " +
+                    out.append({"text": w["counterexample"] + ("：" if lang == "zh" else ": ") +
                                 counterexample_text(r["counterexample"], fmt, lang) +
                                 ("。" if lang == "zh" else ".")})
     if e.kind == "confirmed" and d.get("elementwise") and "diag" in e.printed:
@@ -296,7 +319,8 @@ def _jacobian_line(e, w, entries, moved, fmt: str = "md") -> list[dict]:
                 g.gradient_of != f.gradient_of or g.steps != f.steps:
             continue
         for out, wrt, value, transposed in other.details.get("jacobians", []):
-            if any(transposed.has(m) or transposed.has(type(m)) for m in moved):
+            if (moved is None and out.name == wrt.name) or moved is not None and any(
+                    transposed.has(m) for m in moved):
                 jac = partial_latex(latex(out), latex(wrt))
                 ref = escape_text(other.id, fmt)
                 ref = rf"\texttt{{{ref}}}" if fmt == "tex" else ref
@@ -306,6 +330,53 @@ def _jacobian_line(e, w, entries, moved, fmt: str = "md") -> list[dict]:
                                  rf"^{{\top}} = {latex(transposed)}"},
                         {"text": w["jacobian_end"]}]
     return []
+
+
+def _why_holds(e, w, spec, eqs) -> str | None:
+    """One sentence of why a confirmed gradient formula holds, from the derivation's data: the
+    matrix equation of the same gradient and its readers (the successors of the node in the
+    unrolled graph), the loss's own gradient, a parameter read at every step."""
+    f = e.formula
+    if e.kind != "confirmed" or f is None or not getattr(f, "gradient_of", None):
+        return None
+    same = [q for q in eqs if q.about.name == f.gradient_of]
+    eq = next((q for q in same if f.steps is not None and q.steps == f.steps), None) or \
+        next((q for q in same if q.steps is None or not q.steps.is_point), None)
+    if eq is None:
+        return None
+    readers = [_who(r) for r in eq.readers]
+    listed = ", ".join(f"${r}$" for r in readers[:-1]) + \
+        (f" {w['and']} " if len(readers) > 1 else "") + f"${readers[-1]}$"
+    if eq.is_param:
+        return w["why_param"].format(p=base_latex(eq.about.name), readers=listed)
+    node = latex(eq.lhs.of)
+    if len(readers) == 1 and eq.readers[0].name == "L":
+        loss = LOSSES[spec.loss]
+        yhat = At("yhat", eq.about.size.symbol, 1, T)
+        from ..models import get_model
+        target = get_model(spec.model).target
+        if target is None:
+            return None
+        return w["why_loss"].format(node=node, grad=latex(loss.grad_matrix(yhat, target.now)))
+    if len(readers) == 1:
+        return w["why_one"].format(node=node, readers=listed)
+    return w["why_many"].format(node=node, n=len(readers), readers=listed)
+
+
+def _activation_sentence(spec, w) -> list[dict]:
+    """When this document's phi is not the one the note's formulas assume: the note's form of
+    phi' (the note-form activation's derivative written with its output) and this phi's own
+    derivative, both from ``symrnn.functions``."""
+    if spec is None:
+        return []
+    act = ACTIVATIONS[spec.activation]
+    note = next((a for a in ACTIVATIONS.values() if a.note_form), None)
+    if note is None or act.note_form or act.symbolic_only:
+        return []
+    a, h = sp.Symbol("a", real=True), sp.Symbol("h", real=True)
+    return [{"text": w["note_form"].format(
+        note_dphi=latex(note.dphi_from_output(h)), note=check_math(note.latex, note.name),
+        phi=check_math(act.latex, act.name), dphi=latex(act.dphi(a)))}]
 
 
 def _code(text: str) -> str:
@@ -380,7 +451,9 @@ def counterexample_text(cex: dict, fmt: str | None = "md", lang: str = "en") -> 
     how = w["cex_exact"] if cex["verified"] == "exact" else w["cex_ball"]
     entry = "$(" + ", ".join(str(x) for x in cex["entry"]) + ")$"
     lhs, rhs = _cex_value(cex["lhs"]), _cex_value(cex["rhs"])
-    claim = escape_text(str(cex["claim"]), fmt or "md")
+    claim = phrases(str(cex["claim"]), lang)
+    claim = ("".join(_TEX_ESC.get(ch, ch) for ch in claim) if lang == "zh" and fmt == "tex"
+             else escape_text(claim, fmt or "md"))
     text = w["cex"].format(claim=claim, entry=entry,
                            lhs=f"${lhs}$" if lhs else _code(str(cex["lhs"])),
                            rhs=f"${rhs}$" if rhs else _code(str(cex["rhs"])), how=how)
@@ -405,6 +478,10 @@ def _verdict(e, w: dict, tau: int) -> str:
         return w["verdict.definition"]
     if e.kind == "not-applicable":
         return w["verdict.not-applicable"].format(tau=tau)
+    if e.kind == "checked-instance":
+        return w["verdict.checked-instance"]
+    if e.kind == "shorthand" and e.confirmed_reading is not None:
+        return w["verdict.shorthand"]
     return w["verdict.reading" if e.reading else "verdict.none"]
 
 
@@ -449,16 +526,64 @@ def chain_term(path) -> str:
     return " ".join(factors)
 
 
-def expansion(paths, step: int, param: str) -> Display:
-    """d L(step) / d param as the sum over graph paths, one term per line."""
+def expansion(paths, step: int, param: str, count: int | None = None) -> Display:
+    r"""d L(step) / d param as the sum over graph paths, one term per line; ``paths`` are the
+    shortest (``count`` in all: the rest stand as \cdots)."""
+    count = len(paths) if count is None else count
     terms = [chain_term(p) for p in paths]
-    if len(terms) > MAX_WRITTEN:
-        terms = terms[:3] + [r"\vdots"] + terms[-2:]
+    if count > MAX_WRITTEN:  # the shortest few, then the rest as \cdots
+        terms = terms[:SHORTEST] + [r"\cdots"]
     if not terms:  # no path: L(step) does not depend on param (softmax over one class)
         terms = ["0"]
-    chunks = [terms[0]] + [("+ " + t) if t != r"\vdots" else t for t in terms[1:]]
+    chunks = [terms[0]] + ["+ " + t for t in terms[1:]]
     lhs = partial_latex(f"L^{{({step})}}", base_latex(param))
     return Display([Row(lhs, chunks)])
+
+
+# ---------------------------------------------------------------- the unrolled graph
+
+def _graph(results, w) -> dict:
+    """The unrolled graph drawn (a LaTeX picture; the SVG is written next to a Markdown
+    document), with the caption naming the highlighted gradient."""
+    from .graph import label_latex, layout, picture
+    lay = layout(results)
+    target = label_latex(lay.target) if lay.target else None
+    return {"picture": picture(lay),
+            "caption": w["graph_caption"].format(target=target) if target
+            else w["graph_caption_plain"], "alt": w["graph_alt"]}
+
+
+# ---------------------------------------------------------------- the study loop
+
+def study_loop(spec, model, w: dict) -> str | None:
+    """The note's BPTT as a readable loop (``templates/markdown/study_loop.py.jinja``), with
+    phi and phi' (from its output) printed from ``symrnn.functions``; None where the note's
+    loop does not apply (another network, another loss, a symbolic phi)."""
+    from sympy.printing.numpy import NumPyPrinter
+
+    from ..models import get_model
+    from ..spec import RNNSpec
+    from ..templating import render
+    act = ACTIVATIONS[spec.activation]
+    if spec.model != RNNSpec().model or spec.loss != "softmax-ce" or act.symbolic_only or \
+            act.dphi_from_h is None or model is not get_model(spec.model):
+        return None
+
+    class Printer(NumPyPrinter):
+        def _print_Piecewise(self, expr):  # relu: numpy.where(cond, value, 0)
+            if len(expr.args) == 2 and expr.args[1].cond == sp.true:
+                return (f"numpy.where({self._print(expr.args[0].cond)}, "
+                        f"{self._print(expr.args[0].expr)}, {self._print(expr.args[1].expr)})")
+            return super()._print_Piecewise(expr)
+
+        def _print_Relational(self, expr):
+            return f"{self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)}"
+
+    a, h = sp.Symbol("a", real=True), sp.Symbol("h", real=True)
+    printer = Printer({"fully_qualified_modules": True})
+    comments = {k.split(".", 1)[1]: v for k, v in w.items() if k.startswith("loop.")}
+    return render("markdown/study_loop.py.jinja", phi=printer.doprint(act.phi(a)),
+                  dphi=printer.doprint(act.dphi_from_output(h)), c=comments)
 
 
 # ---------------------------------------------------------------- the document
@@ -467,7 +592,8 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
     """Everything the templates place, already printed, in ``lang``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    w = words(lang)
+    w = words(lang, note=bool((getattr(results.model.catalogue, "source", None) or {})
+                              .get("parts")))
     spec, model, cert = results.spec, results.model, results.certificate
     act, loss = ACTIVATIONS[spec.activation], LOSSES[spec.loss]
     tau = spec.tau
@@ -512,7 +638,7 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                      "display": equation_display(eq)})
 
     # the catalogue's formulas as printed, with verdicts
-    views = [EntryView(e, fmt, lang, spec, entries) for e in entries]
+    views = [EntryView(e, fmt, lang, spec, entries, results_eqs=eqs, w=w) for e in entries]
     source = getattr(model.catalogue, "source", {}) or {}
     headings = source.get("parts", {})
     parts = []
@@ -533,16 +659,24 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
     # the chain rule, from the paths of the unrolled graph
     chains = []
     for param, paths in results.chains.items():
-        chains.append({"param": base_latex(param), "n_paths": len(paths),
+        count = results.chain_counts.get(param, len(paths))
+        chains.append({"param": base_latex(param), "n_paths": count,
                        "one_path": results.single_path[param],
-                       "display": expansion(paths, tau, param),
+                       "display": expansion(paths, tau, param, count),
                        "general": Display([Row(partial_latex("L", base_latex(param)),
                                                [r"\sum_{t=1}^{\tau} " + chain_term(
                                                    [(n, "t" if s is not None else None)
                                                     for n, s in paths[0]])])])
                        if paths else None})
-    jacobians = Display([Row(partial_latex(_jac_name(j.out), latex(j.wrt)),
-                             [_jac_value(j.value)]) for j in results.jacobians])
+    jac_rows = [(partial_latex(_jac_name(j.out), latex(j.wrt)),
+                 break_terms(signed_terms(textbook_order(j.value)))
+                 if isinstance(j.value, sp.MatAdd) else [_jac_value(j.value)])
+                for j in results.jacobians]
+    jacobians = Display([Row(lhs, chunks) for lhs, chunks in jac_rows])
+    # in the PDF a term wider than the page (a GRU's reset path) is scaled to fit
+    fit = lambda c: (rf"\symrnnfitw{{0.8\linewidth}}{{$\displaystyle {c}$}}"
+                     if approx_width(c) > LINE_BUDGET else c)
+    jacobians_tex = Display([Row(lhs, [fit(c) for c in chunks]) for lhs, chunks in jac_rows])
     go = next((e for e in eqs if not e.is_param and e.about is model.output), None)
 
     # the gradient recursion for this tau, written out
@@ -577,8 +711,15 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                              ("+ " if terms else "") + latex(at_step(s.expr, t, tau)))
         sums.rows.append(Row(latex(e.lhs), break_terms(terms)))
 
-    table = [{"id": v.id, "status": v.kind_words, "method": v.method, "how": v.how,
-              "anchor": v.anchor, "formula": v.short} for v in views]
+    # in the order the formulas are printed (so pages ascend), named by title, not by id
+    table = [{"id": v.id, "title": v.title, "status": v.kind_words, "method": v.method,
+              "how": v.how, "anchor": v.anchor, "formula": v.short}
+             for part in parts for v in part["entries"]]
+    from ..backends.numpy.emitter import codegen_command
+    module_cmd = codegen_command(spec, "loop", None)
+    module_cmd = rf"\texttt{{{escape_text(module_cmd, 'tex').replace('--', '-{}-')}}}" \
+        if fmt == "tex" \
+        else f"`{module_cmd}`"
     counts = {s_: sum(v.status == s_ for v in views) for s_ in STATUSES}
     n_reading = sum(v.mismatch and v.reading is not None for v in views)
     n_failing = sum(v.mismatch and v.reading is None for v in views)
@@ -615,6 +756,9 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
                                             fail=n_failing),
         "chain_paths": [w["one_path"].format(param=c["param"]) if c["one_path"] else
                         w["n_paths"].format(tau=tau, param=c["param"], n=c["n_paths"])
+                        if c["n_paths"] <= MAX_WRITTEN else
+                        w["n_paths_some"].format(tau=tau, param=c["param"], n=c["n_paths"],
+                                                 k=SHORTEST)
                         for c in chains],
         "untouched_text": w["untouched"].format(items=", ".join(f"${i}$" for i in initial_tex)),
         "escape_code": fmt,
@@ -646,6 +790,7 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
         "chains": chains,
         "initial_untouched": bool(initial) and spec.h0 == "symbol" and bool(chains),
         "jacobians": jacobians,
+        "jacobians_tex": jacobians_tex,
         "grad_o": go,
         "recursion": rec,
         "sums": sums,
@@ -655,6 +800,9 @@ def context(results, fmt: str = "tex", lang: str = "en") -> dict:
         "n_entries": len(views),
         "n_reading": n_reading,
         "n_failing": n_failing,
+        "study": study_loop(spec, model, w),
+        "graph": _graph(results, w),
+        "code_module": w["code_module"].format(cmd=module_cmd),
     }
 
 
@@ -685,7 +833,7 @@ def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
     checks = {c.activation: c for c in result.checks}
     acts = [a for a in CONCRETE if any(c.activation == a for c in result.curves)]
     dphis = Display([Row(rf"\phi = {check_math(ACTIVATIONS[name].latex, name)}",
-                         [r"\phi'(a) = " + check_math(sp.latex(result.dphi_exprs[name]), name)],
+                         [r"\phi'(a) = " + check_math(latex(result.dphi_exprs[name]), name)],
                          rel=r"\implies") for name in acts])
     n_checked = sum(checks[x].ok for x in acts if x in checks)
 
@@ -700,24 +848,29 @@ def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
     if "tanh" in acts and "relu" in acts:
         top = max(result.labels, key=lambda l: result.curve("tanh", l).radius)
         t, r = result.curve("tanh", top), result.curve("relu", top)
-        by_radius = sorted(result.labels, key=lambda l: result.curve("tanh", l).radius)
-        below = [l for l in by_radius
-                 if result.curve("tanh", l).factor < result.curve("relu", l).factor]
+        by_radius = result.labels  # in increasing radius
+        closer = lambda act, l: abs(math.log(max(result.curve(act, l).factor, 1e-300)))
+        relu_closer = [l for l in by_radius if closer("relu", l) < closer("tanh", l)]
+        tanh_closer = [l for l in by_radius if closer("tanh", l) < closer("relu", l)]
         vanish = [l for l in by_radius if result.curve("tanh", l).factor < 1]
+        rho_of = lambda ls: ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in ls)
         facts = {
             "rho_top": f"{t.radius:.2f}",
             "tanh_factor": f"{t.factor:.3f}", "relu_factor": f"{r.factor:.3f}",
             "tanh_max_h": f"{max(c.max_abs_h for c in result.curves if c.activation == 'tanh'):.3g}",
             "relu_max_h": _sci(r.max_abs_h),
             "tanh_saturated": f"{100 * t.saturated:.0f}" if t.saturated is not None else None,
-            "tanh_below_everywhere": len(below) == len(result.labels),
-            "tanh_below": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in below),
-            "tanh_vanishes": ", ".join(f"{result.curve('tanh', l).radius:.2f}" for l in vanish),
+            "relu_closer": rho_of(relu_closer), "tanh_closer": rho_of(tanh_closer),
+            "tanh_vanishes": rho_of(vanish),
         }
+    unit = min(result.labels, key=lambda l: abs(result.curve(acts[0], l).radius - 1))
+    unit_curve = result.curve(acts[0], unit)
     w = words(lang)
     texts = {
-        "question": w["flow_question"],
-        "bound": w["flow_bound"].format(checked=n_checked, n=len(acts)),
+        "question": w["flow_question"].format(),
+        "bound": w["flow_bound"].format(checked=n_checked, n=len(acts),
+                                        norm=f"{unit_curve.norm2:.2f}",
+                                        rho=f"{unit_curve.radius:.2f}"),
         "measured": w["flow_measured"].format(hidden=result.hidden, lag=result.max_lag,
                                               seed=result.seed, seqs=DEFAULTS["sequences"],
                                               fig=w["flow_fig"] if graphics else ""),
@@ -728,8 +881,12 @@ def analysis_context(result, fmt: str = "tex", graphics: str | None = None,
         texts["why"] = w["why_tanh"].format(sat=facts["tanh_saturated"], rho=facts["rho_top"],
                                             relu_h=facts["relu_max_h"], relu=facts["relu_factor"],
                                             tanh=facts["tanh_factor"])
-        texts["below"] = w["below_all"] if facts["tanh_below_everywhere"] else (
-            w["below_some"].format(rhos=facts["tanh_below"]) if facts["tanh_below"] else None)
+        if facts["relu_closer"] and facts["tanh_closer"]:
+            texts["below"] = w["closer"].format(relu_rhos=facts["relu_closer"],
+                                                tanh_rhos=facts["tanh_closer"])
+        else:
+            texts["below"] = w["closer_one"].format(act="ReLU" if facts["relu_closer"] else "tanh")
+        texts["answer"] = w["flow_answer"].format()
         texts["vanish"] = w["vanish"].format(rhos=facts["tanh_vanishes"]) \
             if facts["tanh_vanishes"] else None
     return {

@@ -44,7 +44,7 @@ _FORBIDDEN = re.compile(
 STEP_NAMES = ("t", "tau", "j", "k")
 
 #: File types a document may include next to itself.
-GRAPHICS_SUFFIXES = (".png",)
+GRAPHICS_SUFFIXES = (".png", ".svg")
 
 
 def check_name(name: str) -> str:
@@ -227,6 +227,13 @@ class ModelLatexPrinter(LatexPrinter):
         if not body.has(z):
             return r"\boldsymbol{1}" if body == 1 else printer._print(body) + r"\boldsymbol{1}"
         return printer._print(body)
+
+    def _print_Piecewise(self, expr):
+        """An indicator 1[cond] (relu's derivative), not cases with English words."""
+        if len(expr.args) == 2 and expr.args[0].expr == 1 and expr.args[1].expr == 0 \
+                and expr.args[1].cond == sp.true:
+            return rf"\mathbf{{1}}\left[{self._print(expr.args[0].cond)}\right]"
+        return super()._print_Piecewise(expr)
 
     def _print_StepSum(self, expr):
         s = expr.steps

@@ -15,7 +15,7 @@ LANGS = ("en", "zh")
 
 EN = {
     "math_note": "Math is written for GitHub, KaTeX or MathJax (display math in `math` fences, "
-                 "`$...$` inline).",
+                 "inline math as `` $`...`$ ``).",
     "title": "Back-propagation through time: {model}, $\\tau = {tau}$",
     "about": "About this document",
     "about_text": (
@@ -98,12 +98,18 @@ EN = {
     "kind.shorthand": "shorthand",
     "kind.ambiguous": "ambiguous",
     "kind.unproven": "unproven",
+    "kind.checked-instance": "checked at this instance only",
     "kind.not-applicable": "not applicable",
     "verdict.confirmed.all": "holds as printed, for every size and every $\\tau$",
     "verdict.confirmed.instance": "holds as printed at this $\\tau$ and these sizes",
     "verdict.definition": "defines the model; equal to its equation for every size",
     "verdict.not-applicable": "needs more steps than $\\tau = {tau}$",
     "verdict.reading": "does not hold as printed; the reading shown with it does",
+    "verdict.checked-instance": ("agrees with the derivation entry by entry at this $\\tau$ and "
+                                 "these sizes; no proof for every size and $\\tau$ went through, "
+                                 "so this is evidence, not a proof"),
+    "verdict.shorthand": ("written in the book's tensor shorthand (section 6.5.2); read as the "
+                          "sum over entries shown with it, it holds"),
     "verdict.none": "does not hold as printed, and no reading tried holds",
     "illformed": (
         "As printed, the product multiplies ${left}$ (${lshape}$) by ${right}$ (${rshape}$): "
@@ -132,7 +138,51 @@ EN = {
         "Jacobians {jac} do not commute. Both orders were built and checked:"),
     "order.confirmed": "proved for every size and every $t$, by induction over $k$",
     "order.refuted": "fails: a rational point where the two sides differ",
-    "refuted": "The two sides differ at a rational point.",
+    "refuted": "As printed, the two sides differ at a rational point (the counterexample below).",
+    "moved_only": "Factor moved (well-formed, but does not hold)",
+    "reason": "The check's reason: {reason}.",
+    "code": "The code",
+    "graph_caption": ("The unrolled graph (the book's Fig. 10.3 draws the RNN's): one node per "
+                      "quantity and step, an arrow from each node to each node that reads it. "
+                      "The highlighted arrows are the paths from the losses down to ${target}$: "
+                      "$\\nabla_{{{target}}} L$ has one term for each path, and the terms of a "
+                      "node add up over its successors."),
+    "graph_caption_plain": ("The unrolled graph: one node per quantity and step, an arrow from "
+                            "each node to each node that reads it."),
+    "graph_alt": "The unrolled graph, with the paths of one gradient highlighted",
+    "code_text": ("The note's BPTT as a loop you can read and run: one step at a time, column "
+                  "vectors as in this document ($\\boldsymbol{{x}}^{{(t)}}$ is an "
+                  "$n_{{\\mathrm{{in}}}} \\times 1$ array, the labels are integers). Each "
+                  "line is one equation of the recursion above; the tests run it against the "
+                  "derivation."),
+    "code_module": ("The optimized module computes the same loss and gradients for a batch of "
+                    "sequences, all steps' products at once: {cmd} writes it (NumPy only; the "
+                    "generated/ folder of the repository holds one)."),
+    "loop.doc": "The note's forward pass and BPTT, one step at a time; column vectors (n x 1).",
+    "loop.forward": "forward, t = 1, ..., tau",
+    "loop.yhat": "yhat(t) = softmax(o(t))",
+    "loop.backward": "backward, t = tau, ..., 1",
+    "loop.grad_o": "grad_o(t) L = yhat(t) - y(t)",
+    "loop.grad_h": "grad_h(t) L: one term per successor, o(t) and h(t+1)",
+    "loop.grad_a": "grad_a(t) L = diag(phi'(a(t))) grad_h(t) L",
+    "loop.next": "W^T grad_a(t) L, the term of grad_h(t-1) L through h(t)",
+    "why_holds": "Why it holds",
+    "why_param": ("The parameter ${p}$ is shared by every step: at each step $t$ it is read by "
+                  "{readers}, so its gradient adds one contribution per step (the note's copy "
+                  "of ${p}$ at step $t$ names each contribution)."),
+    "why_loss": ("${node}$ has one successor, $L^{{(t)}}$; for this loss the derivative of "
+                 "$L^{{(t)}}$ with respect to it is ${grad}$, so the gradient is that vector."),
+    "why_one": ("${node}$ has one successor in the unrolled graph, {readers}, so its gradient has "
+                "one term: that successor's gradient carried back through one Jacobian."),
+    "why_many": ("${node}$ has {n} successors in the unrolled graph, {readers}: the chain rule "
+                 "adds one term through each (the book's section 10.2.2), so the gradient has "
+                 "{n} terms."),
+    "moved_fails": ("Moving the factor makes the product well-formed, but the moved factor is "
+                    "still the note's derivative, which is not this activation's: that form is "
+                    "refuted below, and the reading that holds has $\\phi'$ in its place."),
+    "note_form": ("The note writes $\\phi'$ as ${note_dphi}$, the derivative of ${note}$ written "
+                  "with its output $h$; here $\\phi = {phi}$, whose derivative is "
+                  "$\\phi'(a) = {dphi}$."),
     "cex": ("For {claim}, entry {entry}: the formula gives {lhs} where the derivation gives "
             "{rhs} ({how})"),
     "cex_exact": "exact rationals",
@@ -149,6 +199,7 @@ EN = {
         "Jacobians stand in descending order of the step."),
     "one_path": "Every $L^{{(t)}}$ reaches ${param}$ along one path:",
     "n_paths": "$L^{{({tau})}}$ reaches ${param}$ along {n} paths:",
+    "n_paths_some": "$L^{{({tau})}}$ reaches ${param}$ along {n} paths; the {k} shortest:",
     "untouched": ("No path reaches a parameter through {items}: the initial values do not "
                   "depend on the parameters, so a term through them is zero."),
     "jacobians": ("Here the derivative of a state with respect to a parameter is its direct "
@@ -175,6 +226,7 @@ EN = {
     "how.ambiguous": "both orders of the product built; one proved, the other refuted by a point",
     "how.refuted": "a rational point where the two sides differ",
     "how.unproven": "neither proved nor refuted",
+    "how.checked-instance": "equal to the derivation entry by entry at this instance only",
     "how.not-applicable": "needs more steps",
     "reading_suffix": "; the reading: proved",
     "summary": ("{n} formulas: {defs} definitions, {conf} confirmed as printed, {reading} hold in a "
@@ -190,9 +242,16 @@ EN = {
                       "$\\operatorname{{diag}}(\\phi'(\\boldsymbol{{a}}^{{(j)}}))\\boldsymbol{{W}}$ "
                       "(the factor for $j = t$ stands leftmost):"),
     "flow_bound": ("so the gradient's norm changes by at most a factor "
-                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ per step. The "
-                   "derivatives of each activation ({checked} of {n} checked exactly against "
-                   "the derivative of the unrolled graph over one and two steps):"),
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ per step, with "
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}}$ the largest singular value. The "
+                   "experiments below vary the spectral radius $\\rho$ (the largest "
+                   "$\\lvert \\lambda \\rvert$) instead: it is what decides the long run, since "
+                   "$\\lVert \\boldsymbol{{W}}^{{n}} \\rVert^{{1/n}} \\to \\rho$, while "
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\ge \\rho$ (for these "
+                   "$\\boldsymbol{{W}}$, $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} = {norm}$ at "
+                   "$\\rho = {rho}$), so the bound above is loose. The derivatives of each "
+                   "activation ({checked} of the {n} checked exactly against the derivative of "
+                   "the unrolled graph over one and two steps):"),
     "flow_measured": ("Measured with {hidden} hidden units, lags $0$ to ${lag}$, seed {seed} "
                       "and {seqs} random input sequences, with $\\boldsymbol{{W}}$ drawn with "
                       "independent $\\mathcal{{N}}(0, 1/n)$ entries and scaled to each spectral "
@@ -210,13 +269,24 @@ EN = {
                  "$\\rho = {rho}$) damps the gradient. ReLU's derivative is $0$ or $1$ and its "
                  "states are unbounded: at $\\rho = {rho}$ they reach ${relu_h}$, and the "
                  "gradient's norm changes by a factor {relu} per step, against {tanh} for tanh."),
-    "below_all": "At every radius tested, the tanh factor is below the ReLU factor.",
-    "below_some": "The tanh factor is below the ReLU factor at $\\rho = {rhos}$.",
-    "vanish": "The price is vanishing: the tanh factor is below $1$ at $\\rho = {rhos}$.",
+    "closer": ("Neither is better everywhere: ReLU's factor is closer to $1$ (its gradient "
+               "lasts longer) at $\\rho = {relu_rhos}$, tanh's at $\\rho = {tanh_rhos}$."),
+    "closer_one": "The factor closer to $1$ (the gradient that lasts longer) is {act}'s at every radius tested.",
+    "vanish": "tanh's gradient vanishes (factor below $1$) at $\\rho = {rhos}$.",
+    "flow_answer": ("So in a plain RNN tanh buys bounded states, not freedom from vanishing "
+                    "gradients, and neither activation keeps a gradient alive over long lags. "
+                    "What is done in practice: exploding gradients are clipped (the gradient's "
+                    "norm is capped before the update; the book's section 10.11.1); ReLU RNNs "
+                    "train when $\\boldsymbol{{W}}$ starts at the identity (Le, Jaitly and "
+                    "Hinton, 2015), so that $\\rho = 1$ and $\\phi' = 1$ on active units; and "
+                    "long dependencies are the reason for gating: the LSTM's and the GRU's "
+                    "state is carried by an elementwise product with a gate (the book's section "
+                    "10.10), a Jacobian $\\operatorname{{diag}}(\\boldsymbol{{f}})$ that the "
+                    "network can hold near $1$."),
 }
 
 ZH = {
-    "math_note": "数学公式按 GitHub、KaTeX 或 MathJax 的写法给出（行间公式在 `math` 代码块中，行内公式用 `$...$`）。",
+    "math_note": "数学公式按 GitHub、KaTeX 或 MathJax 的写法给出（行间公式在 `math` 代码块中，行内公式写作 `` $`...`$ ``）。",
     "title": "通过时间反向传播：{model}，$\\tau = {tau}$",
     "about": "关于本文档",
     "about_text": (
@@ -289,12 +359,15 @@ ZH = {
     "kind.shorthand": "简写",
     "kind.ambiguous": "有歧义",
     "kind.unproven": "未证明",
+    "kind.checked-instance": "只在此实例上核对",
     "kind.not-applicable": "不适用",
     "verdict.confirmed.all": "按原样成立，对任意大小和任意 $\\tau$",
     "verdict.confirmed.instance": "在这个 $\\tau$ 和这些大小下按原样成立",
     "verdict.definition": "定义模型；对任意大小都与模型的等式相同",
     "verdict.not-applicable": "需要多于 $\\tau = {tau}$ 的时间步",
     "verdict.reading": "按原样不成立；与它一同给出的读法成立",
+    "verdict.checked-instance": "在这个 $\\tau$ 和这些大小下与推导逐元素一致；对任意大小和任意 $\\tau$ 的证明没有完成，所以这是证据，不是证明",
+    "verdict.shorthand": "用的是书中的张量简写（6.5.2 节）；按与它一同给出的对元素求和的读法，它成立",
     "verdict.none": "按原样不成立，所试的读法也都不成立",
     "illformed": (
         "按原样，乘积把 ${left}$（${lshape}$）乘以 ${right}$（${rshape}$）：前者的列数与后者的行数"
@@ -316,7 +389,40 @@ ZH = {
         "按原样，${product}$ 没有说明因子的顺序，而雅可比矩阵 {jac} 不可交换。两种顺序都已构造并检验："),
     "order.confirmed": "对任意大小和任意 $t$ 成立，对 $k$ 归纳证明",
     "order.refuted": "不成立：在一个有理点上两边不相等",
-    "refuted": "在一个有理点上两边不相等。",
+    "refuted": "按原样，两边在一个有理点上不相等（反例见下）。",
+    "moved_only": "移动因子后（形状相合，但不成立）",
+    "reason": "检验给出的原因：{reason}。",
+    "code": "代码",
+    "graph_caption": ("展开图（书中图 10.3 画的是 RNN 的展开图）：每个量在每个时间步是一个节点，箭头从一个节点指向读取它的节点。"
+                      "高亮的箭头是从各个损失到 ${target}$ 的路径：$\\nabla_{{{target}}} L$ 对每条路径有一项，"
+                      "一个节点的各项按它的后继相加。"),
+    "graph_caption_plain": "展开图：每个量在每个时间步是一个节点，箭头从一个节点指向读取它的节点。",
+    "graph_alt": "展开图，高亮了一个梯度的路径",
+    "code_text": ("下面把笔记中的 BPTT 写成一个可以阅读和运行的循环：逐个时间步计算，向量与本文档一样是列向量"
+                  "（$\\boldsymbol{{x}}^{{(t)}}$ 是 $n_{{\\mathrm{{in}}}} \\times 1$ 的数组，标签是整数）。"
+                  "每一行对应上面递归中的一个等式；测试会把它与推导结果对照运行。"),
+    "code_module": ("优化后的模块对一批序列计算同样的损失和梯度，所有时间步的乘积一次算完：{cmd} 会写出它"
+                    "（只依赖 NumPy；仓库的 generated/ 文件夹中有一份）。"),
+    "loop.doc": "笔记中的前向传播和 BPTT，逐个时间步计算；列向量（n x 1）。",
+    "loop.forward": "前向，t = 1, ..., tau",
+    "loop.yhat": "yhat(t) = softmax(o(t))",
+    "loop.backward": "反向，t = tau, ..., 1",
+    "loop.grad_o": "grad_o(t) L = yhat(t) - y(t)",
+    "loop.grad_h": "grad_h(t) L：每个后继一项，o(t) 和 h(t+1)",
+    "loop.grad_a": "grad_a(t) L = diag(phi'(a(t))) grad_h(t) L",
+    "loop.next": "W^T grad_a(t) L，即 grad_h(t-1) L 中经过 h(t) 的一项",
+    "why_holds": "成立的原因",
+    "why_param": ("参数 ${p}$ 被所有时间步共享：在每个时间步 $t$，{readers} 读取它，所以它的梯度是每个时间步"
+                  "贡献之和（笔记中时间步 $t$ 的副本就是各步的贡献）。"),
+    "why_loss": ("${node}$ 只有一个后继 $L^{{(t)}}$；对这个损失，$L^{{(t)}}$ 关于它的导数是 ${grad}$，"
+                 "所以梯度就是这个向量。"),
+    "why_one": "${node}$ 在展开图中只有一个后继 {readers}，所以它的梯度只有一项：该后继的梯度经过一个雅可比矩阵传回。",
+    "why_many": ("${node}$ 在展开图中有 {n} 个后继 {readers}：链式法则对每个后继加上一项（书中 10.2.2 节），"
+                 "所以梯度有 {n} 项。"),
+    "moved_fails": ("移动因子后乘积的形状相合，但移动的因子仍是笔记中的导数，而不是这里激活函数的导数："
+                    "这种形式在下面被否定，成立的读法在该处用 $\\phi'$。"),
+    "note_form": ("笔记把 $\\phi'$ 写作 ${note_dphi}$，即 ${note}$ 的导数用其输出 $h$ 表示；这里 "
+                  "$\\phi = {phi}$，其导数为 $\\phi'(a) = {dphi}$。"),
     "cex": "对 {claim} 的元素 {entry}：公式给出 {lhs}，推导给出 {rhs}（{how}）",
     "cex_exact": "精确有理数",
     "cex_ball": "区间球包含，差不含 0",
@@ -330,6 +436,7 @@ ZH = {
         "对元素求和（上文的简写），雅可比矩阵按时间步从大到小排列。"),
     "one_path": "每个 $L^{{(t)}}$ 沿一条路径到达 ${param}$：",
     "n_paths": "$L^{{({tau})}}$ 沿 {n} 条路径到达 ${param}$：",
+    "n_paths_some": "$L^{{({tau})}}$ 沿 {n} 条路径到达 ${param}$，下面是最短的 {k} 条：",
     "untouched": "没有路径经过 {items} 到达参数：初始状态不依赖于参数，所以经过它们的项为零。",
     "jacobians": "这里状态关于参数的导数是直接依赖（之前时间步的状态固定不变），路径上的雅可比矩阵为",
     "sum_t": "$L$ 的梯度是这些展开式对 $t = 1, \\ldots, \\tau$ 求和。",
@@ -353,6 +460,7 @@ ZH = {
     "how.ambiguous": "乘积的两种顺序都已构造；一种得证，另一种被一个点否定",
     "how.refuted": "一个使两边不相等的有理点",
     "how.unproven": "既未证明也未否定",
+    "how.checked-instance": "只在此实例上与推导逐元素相等",
     "how.not-applicable": "需要更多时间步",
     "reading_suffix": "；读法：已证明",
     "summary": "{n} 个公式：{defs} 个定义，{conf} 个按原样成立，{reading} 个在某种读法下成立，{fail} 个不成立。",
@@ -362,8 +470,13 @@ ZH = {
     "flow_question": ("笔记问：为什么激活函数一般选择 tanh 而不用 ReLU？时间步 $t$ 的损失经过一步雅可比矩阵"
                       "$\\operatorname{{diag}}(\\phi'(\\boldsymbol{{a}}^{{(j)}}))\\boldsymbol{{W}}$ 的乘积"
                       "到达更早的状态 $\\boldsymbol{{h}}^{{(k)}}$，$k < t$（$j = t$ 的因子在最左边）："),
-    "flow_bound": ("因此梯度的范数每一步至多改变 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ 倍。"
-                   "各激活函数的导数（其中 {checked} 个（共 {n} 个）已与展开图一步和两步的导数精确核对）："),
+    "flow_bound": ("因此梯度的范数每一步至多改变 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\max \\phi'$ 倍，"
+                   "其中 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}}$ 是最大奇异值。下面的实验改变的却是谱半径 "
+                   "$\\rho$（最大的 $\\lvert \\lambda \\rvert$）：长期行为由它决定，因为 "
+                   "$\\lVert \\boldsymbol{{W}}^{{n}} \\rVert^{{1/n}} \\to \\rho$，而 "
+                   "$\\lVert \\boldsymbol{{W}} \\rVert_{{2}} \\ge \\rho$（对这里的 $\\boldsymbol{{W}}$，"
+                   "$\\rho = {rho}$ 时 $\\lVert \\boldsymbol{{W}} \\rVert_{{2}} = {norm}$），所以上面的界并不紧。"
+                   "各激活函数的导数（{n} 个中有 {checked} 个已与展开图一步和两步的导数精确核对）："),
     "flow_measured": ("测量设置：{hidden} 个隐藏单元，时间差 $0$ 到 ${lag}$，随机种子 {seed}，{seqs} 个随机输入序列；"
                       "$\\boldsymbol{{W}}$ 的元素独立服从 $\\mathcal{{N}}(0, 1/n)$，并缩放到各个谱半径 $\\rho$。"
                       "下面给出时间步 $k$ 与时间步 $t$ 的梯度范数之比随时间差 $t - k$ 的变化{fig}，"
@@ -374,12 +487,19 @@ ZH = {
     "flow_alt": "梯度范数随时间差的变化",
     "as_drawn": "原始抽样",
     "why_tanh": ("为什么用 tanh：$\\tanh' \\le 1$ 且 $\\lvert \\tanh \\rvert < 1$，所以状态有界；"
-                 "饱和（在 $\\rho = {rho}$ 时，百分之 {sat} 的单元和时间步上 $\\phi' < 0.1$）使梯度衰减。"
+                 "饱和（在 $\\rho = {rho}$ 时，{sat}% 的单元和时间步上 $\\phi' < 0.1$）使梯度衰减。"
                  "ReLU 的导数是 $0$ 或 $1$，状态无界：在 $\\rho = {rho}$ 时状态达到 ${relu_h}$，"
                  "梯度范数每步变为 {relu} 倍，而 tanh 为 {tanh} 倍。"),
-    "below_all": "在所有测试的谱半径下，tanh 的倍数都低于 ReLU。",
-    "below_some": "在 $\\rho = {rhos}$ 时，tanh 的倍数低于 ReLU。",
-    "vanish": "代价是梯度消失：在 $\\rho = {rhos}$ 时，tanh 的倍数小于 $1$。",
+    "closer": ("两者都不是处处更好：在 $\\rho = {relu_rhos}$ 时 ReLU 的倍数更接近 $1$（梯度保持得更久），"
+               "在 $\\rho = {tanh_rhos}$ 时 tanh 的更接近。"),
+    "closer_one": "在所有测试的谱半径下，更接近 $1$ 的倍数（梯度保持得更久）都是 {act} 的。",
+    "vanish": "在 $\\rho = {rhos}$ 时，tanh 的梯度消失（倍数小于 $1$）。",
+    "flow_answer": ("所以在普通循环网络中，tanh 换来的是有界的状态，而不是免于梯度消失；两种激活函数都不能让梯度"
+                    "在长时间差上保持。实践中的做法是：对爆炸的梯度做梯度截断（更新前限制梯度的范数；书中 10.11.1 节）；"
+                    "ReLU 循环网络在 $\\boldsymbol{{W}}$ 初始化为单位矩阵时可以训练（Le、Jaitly 和 Hinton，2015），"
+                    "此时 $\\rho = 1$，且在激活的单元上 $\\phi' = 1$；而长期依赖正是门控的理由：LSTM 和 GRU 的状态"
+                    "经由与门的逐元素乘积传递（书中 10.10 节），其雅可比矩阵 $\\operatorname{{diag}}(\\boldsymbol{{f}})$ "
+                    "可以由网络保持在 $1$ 附近。"),
 }
 
 WORDS = {"en": EN, "zh": ZH}
@@ -640,10 +760,56 @@ TERMS = {
 }
 
 
-def words(lang: str) -> dict:
+#: The sentences that name the note, for a model whose printed formulas are the book's (or
+#: none): the document checks no study note there.
+BOOK = {
+    "en": {
+        "about_text": (
+            "This document derives back-propagation through time (BPTT) for this network of the "
+            "book Deep Learning by Goodfellow, Bengio and Courville (MIT Press, 2016; Chinese "
+            "edition 2017), chapter 10, by the chain rule over the unrolled graph, and checks "
+            "every gradient equation exactly against the derivatives SymPy computes. Where the "
+            "book prints equations for this network, each is rebuilt as printed and compared "
+            "exactly with the model's own; equation numbers are the book's."),
+        "bptt_note": "Where the book prints the same quantity, its verdict is named.",
+        "note_prints": "The book prints it:",
+        "not_in_note": "Not printed in the book.",
+        "certified": "The book's printed equations, checked",
+        "as_printed": "As printed in the book",
+    },
+    "zh": {
+        "about_text": (
+            "本文档按展开图上的链式法则，为《深度学习》（Goodfellow、Bengio、Courville 著，赵申剑等译，"
+            "人民邮电出版社，2017；英文版 MIT Press，2016）第 10 章中的这个网络推导通过时间反向传播（BPTT），"
+            "并把每个梯度等式与 SymPy 计算的导数精确核对。书中给出这个网络的等式时，每个等式都按原样重建，"
+            "并与模型自身的等式精确比较；公式编号均为书中编号。"),
+        "bptt_note": "书中给出同一个量时，注明其结论。",
+        "note_prints": "书中的公式：",
+        "not_in_note": "书中没有给出。",
+        "certified": "书中的等式及其检验",
+        "as_printed": "书中原式",
+    },
+}
+
+
+#: Phrases inside a certificate's data text (a counterexample's claim: "dL(4)/dW with the
+#: factors ascending"), in Chinese.
+PHRASES = {"zh": {" with the factors ascending": "（因子按升序排列）",
+                  " with the factors descending": "（因子按降序排列）"}}
+
+
+def phrases(text: str, lang: str) -> str:
+    """``text`` with the phrases of ``PHRASES`` in ``lang``."""
+    for en, local in PHRASES.get(lang, {}).items():
+        text = text.replace(en, local)
+    return text
+
+
+def words(lang: str, note: bool = True) -> dict:
+    """The sentences in ``lang``; ``note=False`` for a model whose source is the book alone."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    return WORDS[lang]
+    return WORDS[lang] if note else {**WORDS[lang], **BOOK[lang]}
 
 
 def term(text: str, lang: str) -> str:

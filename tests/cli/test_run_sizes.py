@@ -20,7 +20,8 @@ def test_run_above_the_instance_cap_writes_full_size_modules(tmp_path, capsys):
     assert "result       OK" in text
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == ["bptt_tau1_in4_h2_out2.md", "bptt_tau1_in4_h2_out2.tex",
-                     "bptt_tau1_in4_h2_out2_certificate.json", "rnn_loop_in17_h2_out2.py"]
+                     "bptt_tau1_in4_h2_out2_certificate.json", "bptt_tau1_in4_h2_out2_graph.svg",
+                     "rnn_loop_in17_h2_out2.py"]
     module = out / "rnn_loop_in17_h2_out2.py"
     source = module.read_text()
     assert "N_IN = 17\n" in source

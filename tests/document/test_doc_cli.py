@@ -16,7 +16,11 @@ def test_writes_fragment_and_markdown(tmp_path, capsys):
     assert tex.splitlines()[1] == f"% Regenerate: symrnn latex --tau 2 --out {tmp_path / 'd.tex'}"
     assert main(["latex", "--out", str(tmp_path / "d.md")]) == 0  # format from the suffix
     assert (tmp_path / "d.md").read_text().startswith("<!-- ")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "d.md", "d.tex"]  # no temp files
+    # no temp files; the Markdown's unrolled graph beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "d.md", "d.tex",
+                                                          "d_graph.svg"]
+    assert "](d_graph.svg)" in (tmp_path / "d.md").read_text()
+    assert (tmp_path / "d_graph.svg").read_text().startswith("<svg")
 
 
 def test_stdout_by_default(capsys):
@@ -32,7 +36,7 @@ def test_another_model(tmp_path, capsys):
     assert md.splitlines()[1].startswith(
         f"<!-- Regenerate: symrnn latex --model output-recurrence --out {out} ")
     assert "Output-to-hidden recurrence" in md and "## Certificate" not in md
-    assert capsys.readouterr().err == f"wrote {out}\n"
+    assert capsys.readouterr().err == f"wrote {tmp_path / 'or_graph.svg'}\nwrote {out}\n"
     # the gradient-flow section studies the vanilla RNN's recurrence only
     assert main(["latex", "--model", "output-recurrence", "--analysis"]) == 2
     assert "--model rnn" in err_line(capsys)

@@ -1,11 +1,14 @@
 """The standalone document compiles with pdflatex, without errors or overfull lines; the
 fragment inputs into a document of the user's; for both models."""
 
+import re
+
 import pytest
 
 from support import needs_pdflatex, results_for
 from symrnn import RNNSpec, to_latex
 from symrnn.document import LatexError, compile_log_problems, compile_pdf
+from symrnn.models import MODELS
 
 
 COMPILED = {"tau1": RNNSpec(tau=1), "tau1-mean": RNNSpec(tau=1, reduction="mean"),
@@ -61,3 +64,32 @@ WRAPPER = ("\\documentclass{article}\\usepackage{amsmath,amssymb,graphicx,longta
 def test_the_fragment_inputs_into_a_document(spec):
     frag = to_latex(spec, results=results_for(spec))
     assert compile_pdf(WRAPPER % frag).startswith(b"%PDF")
+
+
+def _overfull_over(problems: list[str], points: float = 10.0) -> list[str]:
+    """The overfull boxes wider than ``points`` (pdflatex: 'Overfull \\hbox (12.3pt too wide)')."""
+    out = []
+    for p in problems:
+        m = re.match(r"Overfull \\[hv]box \(([\d.]+)pt too (wide|high)\)", p)
+        if m and float(m.group(1)) > points:
+            out.append(p)
+    return out
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_models_pdf_fits_the_page(model):
+    """No overfull box over 10 pt in any registered model's PDF (the pdflatex log)."""
+    spec = RNNSpec(model=model, tau=3, n_in=2, n_hidden=2, n_out=2)
+    problems = compile_log_problems(to_latex(spec, standalone=True, results=results_for(spec)))
+    assert _overfull_over(problems) == []
+    assert [p for p in problems if p.startswith("!")] == []
+
+
+@needs_pdflatex
+@pytest.mark.skipif(_cjk_missing(), reason="CJKutf8 not installed")
+@pytest.mark.parametrize("spec", [RNNSpec(), RNNSpec(activation="relu")], ids=["rnn", "relu"])
+def test_the_chinese_pdf_fits_the_page(spec):
+    problems = compile_log_problems(to_latex(spec, standalone=True, results=results_for(spec),
+                                             lang="zh"))
+    assert _overfull_over(problems) == []
