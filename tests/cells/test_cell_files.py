@@ -126,8 +126,8 @@ def test_examples_parse(example):
     assert m.output.size.name == "n_out" and m.equations
 
 
-@pytest.mark.parametrize("example", ["elman", "mgu", pytest.param(
-    "peephole_lstm", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("example", [pytest.param("elman", marks=pytest.mark.slow), "mgu",
+                                     pytest.param("peephole_lstm", marks=pytest.mark.slow)])
 def test_examples_run_end_to_end(example, tmp_path, capsys):
     """``symrnn run --model examples/X.toml --quiet``: derivation, exact checks, code, documents
     and the numeric checks of the code all pass (the peephole LSTM takes minutes: -m slow)."""

@@ -27,7 +27,10 @@ INLINE = [
 ]
 
 
-@pytest.mark.parametrize("equations", INLINE, ids=range(len(INLINE)))
+@pytest.mark.parametrize("equations", [  # the gated one by default (nested functions end to
+    # end: tests/cells/test_cell_files.py), all of them with -m slow
+    pytest.param(e, id=str(i), marks=() if i == 3 else pytest.mark.slow)
+    for i, e in enumerate(INLINE)])
 def test_inline_arguments_are_certified(tmp_path, capsys, equations):
     p = cell(tmp_path, equations)
     assert main(["verify", "--json", "--model", str(p)]) == 0

@@ -10,7 +10,10 @@ import pytest
 from symrnn.cli import main
 
 
-@pytest.mark.parametrize("model", ["single-output", "teacher-forcing", "bidirectional", "deep"])
+@pytest.mark.parametrize("model", [  # a network with a backward state by default, all with -m slow
+    pytest.param("single-output", marks=pytest.mark.slow),
+    pytest.param("teacher-forcing", marks=pytest.mark.slow), "bidirectional",
+    pytest.param("deep", marks=pytest.mark.slow)])
 def test_run_quiet_passes(model, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "--model", model, "--quiet", "--no-pdf", "--json", "--out",

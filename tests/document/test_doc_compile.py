@@ -17,8 +17,14 @@ COMPILED = {"tau1": RNNSpec(tau=1), "tau1-mean": RNNSpec(tau=1, reduction="mean"
             "output-recurrence": RNNSpec(model="output-recurrence")}
 
 
+#: the note's network and a model without a certificate by default, the rest with -m slow
+QUICK = ("tau3", "output-recurrence")
+
+
 @needs_pdflatex
-@pytest.mark.parametrize("spec", COMPILED.values(), ids=COMPILED.keys())
+@pytest.mark.parametrize("spec", [
+    pytest.param(s, id=k, marks=() if k in QUICK else pytest.mark.slow)
+    for k, s in COMPILED.items()])
 def test_standalone_compiles(spec):
     tex = to_latex(spec, standalone=True, results=results_for(spec))
     pdf = compile_pdf(tex)
@@ -36,8 +42,9 @@ def _cjk_missing() -> bool:
 @needs_pdflatex
 @pytest.mark.skipif(_cjk_missing(), reason="CJKutf8 not installed (apt-get install "
                     "latex-cjk-chinese latex-cjk-chinese-arphic-gbsn00lp)")
-@pytest.mark.parametrize("spec", [RNNSpec(tau=3), RNNSpec(model="output-recurrence")],
-                         ids=["tau3", "output-recurrence"])
+@pytest.mark.parametrize("spec", [pytest.param(RNNSpec(tau=3), id="tau3"),
+                                  pytest.param(RNNSpec(model="output-recurrence"),
+                                               id="output-recurrence", marks=pytest.mark.slow)])
 def test_chinese_standalone_compiles(spec):
     tex = to_latex(spec, standalone=True, results=results_for(spec), lang="zh")
     assert "\\begin{CJK}{UTF8}{gbsn}" in tex and "通过时间反向传播" in tex
@@ -57,10 +64,11 @@ WRAPPER = ("\\documentclass{article}\\usepackage{amsmath,amssymb,graphicx,longta
 
 
 @needs_pdflatex
-@pytest.mark.parametrize("spec", [RNNSpec(tau=2, activation="sigmoid", loss="mse"),
-                                  RNNSpec(tau=2, model="output-recurrence", activation="relu",
-                                          loss="bce")],
-                         ids=["rnn-sigmoid-mse", "output-recurrence-relu-bce"])
+@pytest.mark.parametrize("spec", [
+    pytest.param(RNNSpec(tau=2, activation="sigmoid", loss="mse"), id="rnn-sigmoid-mse",
+                 marks=pytest.mark.slow),
+    pytest.param(RNNSpec(tau=2, model="output-recurrence", activation="relu", loss="bce"),
+                 id="output-recurrence-relu-bce")])
 def test_the_fragment_inputs_into_a_document(spec):
     frag = to_latex(spec, results=results_for(spec))
     assert compile_pdf(WRAPPER % frag).startswith(b"%PDF")
@@ -77,7 +85,8 @@ def _overfull_over(problems: list[str], points: float = 10.0) -> list[str]:
 
 
 @needs_pdflatex
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("model", [  # the note's network and a gated one by default
+    m if m in ("rnn", "gru") else pytest.param(m, marks=pytest.mark.slow) for m in sorted(MODELS)])
 def test_every_models_pdf_fits_the_page(model):
     """No overfull box over 10 pt in any registered model's PDF (the pdflatex log)."""
     spec = RNNSpec(model=model, tau=3, n_in=2, n_hidden=2, n_out=2)
@@ -88,7 +97,9 @@ def test_every_models_pdf_fits_the_page(model):
 
 @needs_pdflatex
 @pytest.mark.skipif(_cjk_missing(), reason="CJKutf8 not installed")
-@pytest.mark.parametrize("spec", [RNNSpec(), RNNSpec(activation="relu")], ids=["rnn", "relu"])
+@pytest.mark.parametrize("spec", [pytest.param(RNNSpec(), id="rnn"),
+                                  pytest.param(RNNSpec(activation="relu"), id="relu",
+                                               marks=pytest.mark.slow)])
 def test_the_chinese_pdf_fits_the_page(spec):
     problems = compile_log_problems(to_latex(spec, standalone=True, results=results_for(spec),
                                              lang="zh"))

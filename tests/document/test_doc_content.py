@@ -132,7 +132,9 @@ SPECS = {"default": RNNSpec(), "sigmoid": RNNSpec(tau=3, activation="sigmoid"),
          "relu-mse": RNNSpec(tau=3, activation="relu", loss="mse"), "tau1": RNNSpec(tau=1)}
 
 
-@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+@pytest.mark.parametrize("spec", [  # relu-mse by default in test_the_refuted_cases_are_counted
+    pytest.param(s, id=k, marks=pytest.mark.slow if k in ("sigmoid", "relu-mse") else ())
+    for k, s in SPECS.items()])
 def test_statuses_readings_reasons_and_counterexamples(spec):
     results = results_for(spec)
     cert = results.certificate

@@ -36,7 +36,8 @@ def test_ids_with_underscores_are_escaped_in_text():
 
 
 @needs_pdflatex
-@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+@pytest.mark.parametrize("spec", [pytest.param(s, id=k, marks=pytest.mark.slow if k == "relu-mse"
+                                               else ()) for k, s in SPECS.items()])
 def test_reprs_compile_with_pdflatex(spec):
     body = "\n\n".join(reprs(spec))
     tex = ("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n"

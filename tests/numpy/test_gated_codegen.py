@@ -14,6 +14,9 @@ from reference import make_inputs, reference_grads
 from symrnn import RNNSpec, analyse, emit_numpy
 
 GATED = ("lstm", "lstm-torch", "gru", "gru-torch")
+#: the sweeps against autograd: the book's GRU and the framework LSTM by default, all with -m slow
+SWEEP = [m if m in ("gru", "lstm-torch") else pytest.param(m, marks=pytest.mark.slow)
+         for m in GATED]
 
 
 @functools.lru_cache(maxsize=None)
@@ -36,7 +39,7 @@ def _rel(a, b):
 
 
 @pytest.mark.parametrize("form", ["loop", "unrolled"])
-@pytest.mark.parametrize("model", GATED)
+@pytest.mark.parametrize("model", SWEEP)
 def test_against_autograd_on_random_sizes(model, form):
     rng = np.random.default_rng(sum(map(ord, model + form)))  # reproducible
     n_in, n_h, n_out = (int(v) for v in rng.integers(1, 7, size=3))
@@ -55,7 +58,7 @@ def test_against_autograd_on_random_sizes(model, form):
 
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
-@pytest.mark.parametrize("model", GATED)
+@pytest.mark.parametrize("model", SWEEP)
 def test_other_losses_against_autograd(model, loss):
     rng = np.random.default_rng(7)
     gen = _module(model, 2, 3, 3, "loop", 5, loss)

@@ -51,7 +51,8 @@ def _run_torch(model, P, xs, labels, init):
     return loss.item(), grads
 
 
-@pytest.mark.parametrize("tau, n_in, n_h, n_out, batch", [(5, 3, 4, 3, 2), (7, 2, 6, 5, 4)])
+@pytest.mark.parametrize("tau, n_in, n_h, n_out, batch", [  # a second size with -m slow
+    (5, 3, 4, 3, 2), pytest.param(7, 2, 6, 5, 4, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("model", list(CELLS))
 def test_emitted_cell_matches_pytorch(model, tau, n_in, n_h, n_out, batch):
     rng = np.random.default_rng(tau * 100 + n_h)

@@ -23,6 +23,12 @@ ACTS = ("tanh", "sigmoid", "relu", "identity")
 LOSSES = ("softmax-ce", "mse", "bce")
 
 
+def quick(models: list[str]) -> list:
+    """The note's network and one gated cell by default, every model with -m slow."""
+    return [m if m in ("rnn", "gru-torch") else pytest.param(m, marks=pytest.mark.slow)
+            for m in models]
+
+
 def loop_models() -> list[str]:
     """Every registered model that the loop form can emit (so has a checkpointed form too
     when its states run forward in time)."""
@@ -86,7 +92,7 @@ def test_checkpointed_agrees_with_loop(model, act, loss, every):
     assert rel(ck.loss(P, xs, y, **init), l0) <= 1e-12
 
 
-@pytest.mark.parametrize("model", loop_models())
+@pytest.mark.parametrize("model", quick(loop_models()))
 def test_checkpointed_single_sequence_shared_initial_value_and_float32(model):
     tau = 9
     P, xs, y, init = inputs(model, "softmax-ce", tau, 1)
@@ -132,7 +138,7 @@ def test_checkpointed_keeps_memory_sublinear():
 
 # ---------------------------------------------------------------- the final state
 
-@pytest.mark.parametrize("model", loop_models())
+@pytest.mark.parametrize("model", quick(loop_models()))
 @pytest.mark.parametrize("form", ["loop", "checkpointed"])
 def test_state_carried_over_windows_continues_the_sequence(model, form):
     """Two windows, the second from the first's returned state, make the same loss as the
@@ -169,7 +175,7 @@ def test_unrolled_form_returns_the_state_too():
 
 # ---------------------------------------------------------------- reduction
 
-@pytest.mark.parametrize("model", loop_models())
+@pytest.mark.parametrize("model", quick(loop_models()))
 @pytest.mark.parametrize("form", ["loop", "checkpointed", "unrolled"])
 @pytest.mark.parametrize("loss", LOSSES)
 def test_mean_reduction_is_the_sum_over_the_count(model, form, loss):
@@ -218,7 +224,7 @@ def test_reduction_in_filename_command_and_latex(tmp_path):
 
 # ---------------------------------------------------------------- the fast path
 
-@pytest.mark.parametrize("model", loop_models())
+@pytest.mark.parametrize("model", quick(loop_models()))
 @pytest.mark.parametrize("form", ["loop", "checkpointed"])
 def test_fast_path_gives_the_validated_results(model, form):
     P, xs, y, init = inputs(model, "mse", 5, 2)

@@ -28,11 +28,18 @@ def forms(model) -> list[str]:
     return ["loop", "unrolled"] + (["checkpointed"] if ok else [])
 
 
+#: by default the note's network, a gated cell, a backward state and a user's cell (every
+#: model and cell with -m slow)
+QUICK = ("rnn", "gru-torch", "bidirectional", CELLS[1])
 CASES = [(model, form) for model in EVERY for form in forms(model)]
 
 
 def short(model) -> str:
     return Path(model).stem if model.endswith(".toml") else model
+
+
+SWEEP = [pytest.param(m, f, id=f"{short(m)}-{f}", marks=() if m in QUICK else pytest.mark.slow)
+         for m, f in CASES]
 
 
 @functools.lru_cache(maxsize=None)
@@ -77,7 +84,7 @@ def softmax(o):
 
 # ---------------------------------------------------------------- every public function
 
-@pytest.mark.parametrize("model,form", CASES, ids=[f"{short(m)}-{f}" for m, f in CASES])
+@pytest.mark.parametrize("model,form", SWEEP)
 def test_every_function_runs_and_agrees(model, form):
     """forward (with and without the state), loss, loss_and_grad and vjp_forward on one input:
     the same loss, y^ the softmax of vjp's o, the same final state everywhere."""
@@ -164,7 +171,7 @@ def test_vjp_with_a_loss_of_our_own_matches_central_differences(model):
             assert np.max(np.abs(got[k] - fd)) <= 1e-6 * max(1.0, np.max(np.abs(fd))), k
 
 
-@pytest.mark.parametrize("model,form", CASES, ids=[f"{short(m)}-{f}" for m, f in CASES])
+@pytest.mark.parametrize("model,form", SWEEP)
 def test_loss_and_grad_is_the_vjp_of_its_loss(model, form):
     """d_out = y^ - y (the loss's gradient on o) through vjp_backward gives loss_and_grad's
     gradients."""
@@ -206,7 +213,7 @@ def _windows(model, form):
     return m, m, (2, 4)
 
 
-@pytest.mark.parametrize("model,form", CASES, ids=[f"{short(m)}-{f}" for m, f in CASES])
+@pytest.mark.parametrize("model,form", SWEEP)
 def test_two_windows_chain_exactly(model, form):
     """vjp over two windows, the gradient of window 2's initial state carried back into
     window 1 as the gradient of its final state, equals one vjp over the whole sequence."""
