@@ -49,7 +49,7 @@ FINAL = {"h0": "h"}
 
 
 @jax.jit
-def apply(params, x, h0=None, ):
+def apply(params, x, h0=None):
     """(out, final) for a batch of sequences (module docstring)."""
     p = _inputs(params, x, None, {"h0": h0})
     return _result(p, _core(p["params"], p["xs"], p["init"], p["tv"]))
@@ -93,7 +93,7 @@ def loss_and_grad(params, x, y, h0=None, return_state=False):
     return L, grads
 
 
-def vjp_forward(params, x, h0=None, ):
+def vjp_forward(params, x, h0=None):
     """(out, final, tape): the forward pass; ``tape`` is what ``vjp_backward`` reads."""
     p = _inputs(params, x, None, {"h0": h0})
     arrays = _forward(p["params"], p["xs"], *p["init"])
